@@ -1,0 +1,1 @@
+"""Test-only helpers shared by every package's tests: throwaway servers."""

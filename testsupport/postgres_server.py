@@ -1,0 +1,1 @@
+"""Throwaway PostgreSQL cluster for the tests (filled in with the Postgres saver)."""

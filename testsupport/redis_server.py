@@ -1,0 +1,1 @@
+"""Throwaway Redis server for the tests (filled in with the Redis cache)."""
