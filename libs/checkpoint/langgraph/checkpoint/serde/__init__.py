@@ -1,0 +1,1 @@
+"""Serializers that turn checkpoint values into typed bytes and back."""

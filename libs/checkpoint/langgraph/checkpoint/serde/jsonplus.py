@@ -1,0 +1,462 @@
+"""`JsonPlusSerializer`: msgpack with extension types for what graph state holds.
+
+Byte-compatible with the reference serializer: every Python type maps to the
+same msgpack ext code and payload. Reading is safe by default; see
+`langgraph.checkpoint.serde._msgpack` for which types are rebuilt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import enum
+import ipaddress
+import json
+import pathlib
+import re
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+import ormsgpack
+
+from langgraph.checkpoint.serde._msgpack import (
+    STRICT_MSGPACK_ENABLED,
+    AllowedMsgpackModules,
+    TypePolicy,
+    normalize_allowlist,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.event_hooks import emit_serde_event
+from langgraph.checkpoint.serde.types import SendProtocol, _DeltaSnapshot
+
+if TYPE_CHECKING:
+    from langgraph.store.base import Item
+
+__all__ = [
+    "EXT_CONSTRUCTOR_KW_ARGS",
+    "EXT_CONSTRUCTOR_POS_ARGS",
+    "EXT_CONSTRUCTOR_SINGLE_ARG",
+    "EXT_DELTA_SNAPSHOT",
+    "EXT_METHOD_SINGLE_ARG",
+    "EXT_NUMPY_ARRAY",
+    "EXT_PYDANTIC_V1",
+    "EXT_PYDANTIC_V2",
+    "InvalidModuleError",
+    "Item",
+    "JsonPlusSerializer",
+    "SendProtocol",
+    "SerializerProtocol",
+    "emit_serde_event",
+]
+
+EXT_CONSTRUCTOR_SINGLE_ARG = 0
+EXT_CONSTRUCTOR_POS_ARGS = 1
+EXT_CONSTRUCTOR_KW_ARGS = 2
+EXT_METHOD_SINGLE_ARG = 3
+EXT_PYDANTIC_V1 = 4
+EXT_PYDANTIC_V2 = 5
+EXT_NUMPY_ARRAY = 6
+EXT_DELTA_SNAPSHOT = 7
+
+_PACK_OPTIONS = (
+    ormsgpack.OPT_NON_STR_KEYS
+    | ormsgpack.OPT_PASSTHROUGH_DATACLASS
+    | ormsgpack.OPT_PASSTHROUGH_DATETIME
+    | ormsgpack.OPT_PASSTHROUGH_ENUM
+    | ormsgpack.OPT_PASSTHROUGH_UUID
+    | ormsgpack.OPT_REPLACE_SURROGATES
+)
+_UNPACK_OPTIONS = ormsgpack.OPT_NON_STR_KEYS
+
+_DEFAULT_ALLOWLIST: Any = object()
+
+
+class InvalidModuleError(Exception):
+    """A stored value names a module this serializer may not load from."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# -- encoding --------------------------------------------------------------
+
+
+def _ext(code: int, payload: Any) -> ormsgpack.Ext:
+    return ormsgpack.Ext(code, ormsgpack.packb(payload, default=_encode, option=_PACK_OPTIONS))
+
+
+def _named(obj: Any) -> tuple[str, str]:
+    cls = type(obj)
+    return cls.__module__, cls.__name__
+
+
+def _encode_pydantic_v2(obj: Any) -> ormsgpack.Ext:
+    return _ext(EXT_PYDANTIC_V2, (*_named(obj), obj.model_dump(), "model_validate_json"))
+
+
+def _encode_with_dict(obj: Any) -> ormsgpack.Ext:
+    return _ext(EXT_PYDANTIC_V1, (*_named(obj), obj.dict()))
+
+
+def _encode_dataclass(obj: Any) -> ormsgpack.Ext:
+    fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return _ext(EXT_CONSTRUCTOR_KW_ARGS, (*_named(obj), fields))
+
+
+def _encode_namedtuple(obj: Any) -> ormsgpack.Ext:
+    return _ext(EXT_CONSTRUCTOR_KW_ARGS, (*_named(obj), obj._asdict()))
+
+
+def _single(convert: Callable[[Any], Any]) -> Callable[[Any], ormsgpack.Ext]:
+    return lambda obj: _ext(EXT_CONSTRUCTOR_SINGLE_ARG, (*_named(obj), convert(obj)))
+
+
+def _positional(convert: Callable[[Any], Any]) -> Callable[[Any], ormsgpack.Ext]:
+    return lambda obj: _ext(EXT_CONSTRUCTOR_POS_ARGS, (*_named(obj), convert(obj)))
+
+
+def _encode_datetime(obj: datetime) -> ormsgpack.Ext:
+    return _ext(EXT_METHOD_SINGLE_ARG, ("datetime", "datetime", obj.isoformat(), "fromisoformat"))
+
+
+def _encode_time(obj: time) -> ormsgpack.Ext:
+    fields = {
+        "hour": obj.hour,
+        "minute": obj.minute,
+        "second": obj.second,
+        "microsecond": obj.microsecond,
+        "tzinfo": obj.tzinfo,
+        "fold": obj.fold,
+    }
+    return _ext(EXT_CONSTRUCTOR_KW_ARGS, ("datetime", "time", fields))
+
+
+def _encode_pattern(obj: re.Pattern) -> ormsgpack.Ext:
+    return _ext(EXT_CONSTRUCTOR_POS_ARGS, ("re", "compile", (obj.pattern, obj.flags)))
+
+
+def _encode_numpy(obj: Any) -> ormsgpack.Ext:
+    order = "F" if obj.flags.f_contiguous and not obj.flags.c_contiguous else "C"
+    buffer = obj.tobytes(order=order)
+    return _ext(EXT_NUMPY_ARRAY, (obj.dtype.str, obj.shape, order, buffer))
+
+
+# Exact-type encoders: the common case costs one dict lookup.
+_EXACT_ENCODERS: dict[type, Callable[[Any], Any]] = {
+    set: _single(tuple),
+    frozenset: _single(tuple),
+    deque: _single(list),
+    uuid.UUID: _single(lambda u: u.hex),
+    decimal.Decimal: _single(str),
+    datetime: _encode_datetime,
+    date: _positional(lambda d: (d.year, d.month, d.day)),
+    time: _encode_time,
+    timedelta: _positional(lambda d: (d.days, d.seconds, d.microseconds)),
+    timezone: _positional(lambda tz: tz.__getinitargs__()),  # type: ignore[attr-defined]
+    re.Pattern: _encode_pattern,
+    _DeltaSnapshot: lambda obj: ormsgpack.Ext(
+        EXT_DELTA_SNAPSHOT, ormsgpack.packb(obj.value, default=_encode, option=_PACK_OPTIONS)
+    ),
+}
+for _cls in (
+    ipaddress.IPv4Address,
+    ipaddress.IPv4Interface,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Address,
+    ipaddress.IPv6Interface,
+    ipaddress.IPv6Network,
+):
+    _EXACT_ENCODERS[_cls] = _single(str)
+
+_encoder_cache: dict[type, Callable[[Any], Any]] = {}
+
+
+def _encoder_for(cls: type, obj: Any) -> Callable[[Any], Any] | None:
+    """Pick the encoder for a class once; later objects of it reuse the choice."""
+    if callable(getattr(cls, "model_dump", None)) and hasattr(cls, "model_fields"):
+        return _encode_pydantic_v2
+    if callable(getattr(cls, "dict", None)) and not issubclass(cls, dict):
+        return _encode_with_dict
+    if isinstance(obj, SendProtocol) and hasattr(obj, "node") and hasattr(obj, "arg"):
+        return _positional(lambda s: (s.node, s.arg))
+    if dataclasses.is_dataclass(cls):
+        return _encode_dataclass
+    if issubclass(cls, tuple) and hasattr(cls, "_asdict"):
+        return _encode_namedtuple
+    if issubclass(cls, enum.Enum):
+        return _single(lambda e: e.value)
+    if issubclass(cls, pathlib.PurePath):
+        return _positional(lambda p: p.parts)
+    if issubclass(cls, (set, frozenset)):
+        return _single(tuple)
+    if issubclass(cls, deque):
+        return _single(list)
+    if issubclass(cls, datetime):
+        return _encode_datetime
+    if issubclass(cls, BaseException):
+        return repr
+    if cls.__module__ == "numpy" and cls.__name__ == "ndarray":
+        return _encode_numpy
+    if cls.__module__ == "zoneinfo" and cls.__name__ == "ZoneInfo":
+        return _single(lambda z: z.key)
+    for exact, encoder in _EXACT_ENCODERS.items():
+        if issubclass(cls, exact):
+            return encoder
+    return None
+
+
+def _encode(obj: Any) -> Any:
+    """ormsgpack's `default`: called for every value it cannot pack natively."""
+    cls = type(obj)
+    encoder = _EXACT_ENCODERS.get(cls) or _encoder_cache.get(cls)
+    if encoder is None:
+        encoder = _encoder_for(cls, obj)
+        if encoder is None:
+            raise TypeError(f"Type is not msgpack serializable: {cls.__module__}.{cls.__qualname__}")
+        _encoder_cache[cls] = encoder
+    return encoder(obj)
+
+
+def _find_unserializable(obj: Any, path: str = "") -> tuple[str, Any] | None:
+    """Where inside `obj` the first value msgpack cannot take sits (slow; errors only)."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            found = _find_unserializable(value, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+        return None
+    if isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
+        for index, value in enumerate(obj):
+            found = _find_unserializable(value, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    try:
+        ormsgpack.packb(obj, default=_encode, option=_PACK_OPTIONS)
+    except (TypeError, ormsgpack.MsgpackEncodeError):
+        return path or "<value>", obj
+    return None
+
+
+# -- the serializer ---------------------------------------------------------
+
+
+class JsonPlusSerializer(SerializerProtocol):
+    """Serializer for checkpoint values: msgpack, plus readers for old formats.
+
+    - `pickle_fallback`: pickle values msgpack cannot take, and read `"pickle"`
+      rows. Off by default: unpickling runs arbitrary code.
+    - `allowed_msgpack_modules`: extra `(module, name)` pairs (or classes) that
+      may be rebuilt on read. `True` trusts any class a payload names (and may
+      import its module); `None` allows only the safe built-in set.
+    - `allowed_json_modules`: module paths (tuples) trusted for legacy `"json"`
+      rows; `True` trusts any class.
+    """
+
+    def __init__(
+        self,
+        *,
+        pickle_fallback: bool = False,
+        allowed_json_modules: Iterable[tuple[str, ...]] | Literal[True] | None = None,
+        allowed_msgpack_modules: AllowedMsgpackModules | Literal[True] | None = _DEFAULT_ALLOWLIST,
+        __unpack_ext_hook__: Callable[[int, bytes], Any] | None = None,
+    ) -> None:
+        self.pickle_fallback = pickle_fallback
+        self.allowed_json_modules = allowed_json_modules
+        self._allowed_msgpack_modules = allowed_msgpack_modules
+        if allowed_msgpack_modules is True:
+            policy = TypePolicy(frozenset(), strict=False, allow_any_class=True)
+        elif allowed_msgpack_modules is None:
+            policy = TypePolicy(frozenset(), strict=True)
+        elif allowed_msgpack_modules is _DEFAULT_ALLOWLIST:
+            policy = TypePolicy(frozenset(), strict=STRICT_MSGPACK_ENABLED)
+        else:
+            policy = TypePolicy(
+                normalize_allowlist(allowed_msgpack_modules), strict=STRICT_MSGPACK_ENABLED
+            )
+        self._policy = policy
+        self._unpack_ext_hook = __unpack_ext_hook__ or self._decode_ext
+
+    def with_msgpack_allowlist(
+        self, extra_allowlist: Iterable[tuple[str, ...] | type]
+    ) -> JsonPlusSerializer:
+        """A copy that may also rebuild the given `(module, name)` pairs or classes."""
+        extra = normalize_allowlist(extra_allowlist)
+        if self._policy.allow_any_class or extra <= self._policy.allowlist:
+            return self
+        clone = JsonPlusSerializer(
+            pickle_fallback=self.pickle_fallback,
+            allowed_json_modules=self.allowed_json_modules,
+        )
+        clone._allowed_msgpack_modules = self._policy.allowlist | extra
+        clone._policy = TypePolicy(self._policy.allowlist | extra, strict=self._policy.strict)
+        return clone
+
+    # -- writing --
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        if obj is None:
+            return "null", b""
+        if isinstance(obj, bytes):
+            return "bytes", obj
+        if isinstance(obj, bytearray):
+            return "bytearray", bytes(obj)
+        try:
+            return "msgpack", ormsgpack.packb(obj, default=_encode, option=_PACK_OPTIONS)
+        except (TypeError, ormsgpack.MsgpackEncodeError) as exc:
+            if self.pickle_fallback:
+                import pickle
+
+                return "pickle", pickle.dumps(obj)
+            found = _find_unserializable(obj)
+            if found is None:
+                raise TypeError(f"Cannot serialize value of type {type(obj).__qualname__}: {exc}") from exc
+            where, value = found
+            raise TypeError(
+                f"Cannot serialize {type(value).__module__}.{type(value).__qualname__} "
+                f"at {where}: {exc}"
+            ) from exc
+
+    # -- reading --
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        type_, payload = data
+        if type_ == "msgpack":
+            return ormsgpack.unpackb(payload, ext_hook=self._unpack_ext_hook, option=_UNPACK_OPTIONS)
+        if type_ == "null":
+            return None
+        if type_ == "bytes":
+            return bytes(payload)
+        if type_ == "bytearray":
+            return bytearray(payload)
+        if type_ == "json":
+            return json.loads(payload, object_hook=self._revive_json)
+        if type_ == "pickle":
+            if not self.pickle_fallback:
+                raise ValueError(
+                    "refusing to unpickle a stored value: pass pickle_fallback=True to "
+                    "JsonPlusSerializer only if you trust the database"
+                )
+            import pickle
+
+            return pickle.loads(payload)
+        raise ValueError(f"Unknown serialization type: {type_!r}")
+
+    def _unpack(self, payload: bytes) -> Any:
+        return ormsgpack.unpackb(payload, ext_hook=self._unpack_ext_hook, option=_UNPACK_OPTIONS)
+
+    def _decode_ext(self, code: int, data: bytes) -> Any:
+        payload = self._unpack(data)
+        if code == EXT_DELTA_SNAPSHOT:
+            return _DeltaSnapshot(payload)
+        if code == EXT_NUMPY_ARRAY:
+            return _decode_numpy(payload)
+        if not isinstance(payload, (list, tuple)) or len(payload) < 3:
+            emit_serde_event({"kind": "msgpack_malformed", "module": "", "name": ""})
+            return payload
+        module, name, arg = payload[0], payload[1], payload[2]
+        cls = self._policy.resolve(module, name)
+        if cls is None:
+            return arg
+        try:
+            if code == EXT_CONSTRUCTOR_SINGLE_ARG:
+                return cls(arg)
+            if code == EXT_CONSTRUCTOR_POS_ARGS:
+                return cls(*arg)
+            if code == EXT_CONSTRUCTOR_KW_ARGS:
+                return cls(**arg)
+            if code == EXT_METHOD_SINGLE_ARG:
+                method = payload[3] if len(payload) > 3 else None
+                if not self._policy.method_allowed(module, name, method):
+                    emit_serde_event(
+                        {"kind": "msgpack_blocked", "module": module, "name": name, "method": str(method)}
+                    )
+                    return arg
+                return getattr(cls, method)(arg)
+            if code == EXT_PYDANTIC_V1:
+                return _rebuild_pydantic_v1(cls, arg)
+            if code == EXT_PYDANTIC_V2:
+                return _rebuild_pydantic_v2(cls, arg)
+        except Exception:
+            emit_serde_event({"kind": "msgpack_invalid", "module": module, "name": name})
+            return arg
+        return payload
+
+    def _revive_json(self, value: dict[str, Any]) -> Any:
+        """Legacy `"json"` rows: LangChain's `{"lc": ..., "type": "constructor"}` objects."""
+        if value.get("type") != "constructor" or not isinstance(value.get("id"), list):
+            return value
+        path = value["id"]
+        if not path or not all(isinstance(p, str) for p in path):
+            return value
+        module, name = _legacy_json_location(path)
+        kwargs = value.get("kwargs") or {}
+        args = value.get("args") or []
+        if self.allowed_json_modules is True:
+            policy = TypePolicy(frozenset(), strict=False, allow_any_class=True)
+        elif self.allowed_json_modules:
+            extra = {(".".join(p[:-1]), p[-1]) for p in self.allowed_json_modules if len(p) >= 2}
+            policy = TypePolicy(self._policy.allowlist | extra, strict=self._policy.strict)
+        else:
+            policy = self._policy
+        cls = policy.resolve(module, name)
+        if cls is None:
+            return kwargs or args or value
+        try:
+            method = value.get("method")
+            if method:
+                if not policy.method_allowed(module, name, method):
+                    return kwargs or args
+                return getattr(cls, method)(*args, **kwargs)
+            return cls(*args, **kwargs)
+        except Exception:
+            emit_serde_event({"kind": "json_invalid", "module": module, "name": name})
+            return kwargs or args
+
+
+def _legacy_json_location(path: list[str]) -> tuple[str, str]:
+    """Map LangChain's serialized ids to the module that now holds the class."""
+    name = path[-1]
+    if path[:3] == ["langchain", "schema", "messages"] or path[:2] == ["langchain_core", "messages"]:
+        for module, names in _message_modules().items():
+            if name in names:
+                return module, name
+    return ".".join(path[:-1]), name
+
+
+def _message_modules() -> dict[str, tuple[str, ...]]:
+    from langgraph.checkpoint.serde._msgpack import _MESSAGE_CLASSES
+
+    return {f"langchain_core.messages.{m}": names for m, names in _MESSAGE_CLASSES.items()}
+
+
+def _rebuild_pydantic_v2(cls: Any, fields: Any) -> Any:
+    try:
+        return cls(**fields)
+    except Exception:
+        # Data that no longer validates (schema changed) is kept as stored.
+        return cls.model_construct(**fields)
+
+
+def _rebuild_pydantic_v1(cls: Any, fields: Any) -> Any:
+    try:
+        return cls(**fields)
+    except Exception:
+        construct = getattr(cls, "construct", None)
+        if construct is None:
+            raise
+        return construct(**fields)
+
+
+def _decode_numpy(payload: Any) -> Any:
+    try:
+        import numpy as np
+    except ImportError:
+        emit_serde_event({"kind": "msgpack_missing", "module": "numpy", "name": "ndarray"})
+        return payload
+    dtype, shape, order, buffer = payload
+    return np.frombuffer(buffer, dtype=np.dtype(dtype)).reshape(shape, order=order).copy()
