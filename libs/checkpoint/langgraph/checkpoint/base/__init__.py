@@ -52,6 +52,8 @@ __all__ = [
     "WRITES_IDX_MAP",
     "DeltaHistoryWalk",
     "config_location",
+    "delta_channels_needing_history",
+    "metadata_matches",
     "next_string_version",
     "copy_checkpoint",
     "create_checkpoint",
@@ -279,6 +281,39 @@ def get_serializable_checkpoint_metadata(
     merged = get_checkpoint_metadata(config, metadata)
     merged.pop("writes", None)  # type: ignore[misc]
     return merged
+
+
+def _json_equal(stored: Any, wanted: Any) -> bool:
+    """Equality as JSON sees it: `True` is not `1`, `1` is `1.0`, key order is irrelevant."""
+    if isinstance(stored, bool) or isinstance(wanted, bool):
+        return isinstance(stored, bool) and isinstance(wanted, bool) and stored == wanted
+    if isinstance(stored, (int, float)) and isinstance(wanted, (int, float)):
+        return stored == wanted
+    if isinstance(stored, dict) and isinstance(wanted, dict):
+        return stored.keys() == wanted.keys() and all(
+            _json_equal(stored[k], wanted[k]) for k in stored
+        )
+    if isinstance(stored, (list, tuple)) and isinstance(wanted, (list, tuple)):
+        return len(stored) == len(wanted) and all(map(_json_equal, stored, wanted))
+    return type(stored) is type(wanted) and stored == wanted
+
+
+def metadata_matches(metadata: Mapping[str, Any], filter: Mapping[str, Any]) -> bool:
+    """Whether every filter key is present in `metadata` with a JSON-equal value."""
+    return all(key in metadata and _json_equal(metadata[key], value) for key, value in filter.items())
+
+
+def delta_channels_needing_history(
+    metadata: Mapping[str, Any], channels_with_value: Collection[str]
+) -> set[str]:
+    """Delta channels of a checkpoint that must be rebuilt from its ancestors.
+
+    LangGraph counts, in `counters_since_delta_snapshot`, the steps since each
+    delta channel's last snapshot; a channel listed there with no stored value
+    at this checkpoint needs the ancestor that holds its snapshot.
+    """
+    counters = metadata.get("counters_since_delta_snapshot") or {}
+    return {channel for channel in counters if channel not in channels_with_value}
 
 
 def writes_sort_key(task_path: str, task_id: str = "", idx: int = 0) -> tuple[str, str, int]:

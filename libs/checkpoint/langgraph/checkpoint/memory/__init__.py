@@ -1,0 +1,444 @@
+"""`InMemorySaver`: a checkpoint saver that keeps everything in process memory.
+
+Meant for tests, notebooks and short-lived processes. Values are stored
+serialized, so what you read back is a copy, exactly as with a database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from types import TracebackType
+from typing import Any
+
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+    DeltaHistoryWalk,
+    RunnableConfig,
+    SerializerProtocol,
+    config_location,
+    delta_channels_needing_history,
+    get_checkpoint_id,
+    get_checkpoint_metadata,
+    metadata_matches,
+    next_string_version,
+    writes_sort_key,
+)
+
+__all__ = [
+    "BaseCheckpointSaver",
+    "Checkpoint",
+    "CheckpointMetadata",
+    "CheckpointTuple",
+    "DeltaChannelHistory",
+    "InMemorySaver",
+    "MemorySaver",
+    "SerializerProtocol",
+    "WRITES_IDX_MAP",
+    "get_checkpoint_id",
+    "get_checkpoint_metadata",
+    "writes_sort_key",
+]
+
+Typed = tuple[str, bytes]
+# Stored per checkpoint: (checkpoint without channel_values, metadata, parent id).
+StoredCheckpoint = tuple[Typed, Typed, str | None]
+# Stored per write: (task_id, channel, value, task_path).
+StoredWrite = tuple[str, str, Typed, str]
+_EMPTY: Typed = ("empty", b"")
+
+
+class InMemorySaver(
+    BaseCheckpointSaver[str], AbstractContextManager, AbstractAsyncContextManager
+):
+    """Checkpoint saver backed by dictionaries, safe to share between threads.
+
+    Implements the whole interface, sync and async (the async methods do no
+    I/O and simply call the sync ones). Channel values are stored once per
+    (channel, version), so a long thread does not copy unchanged channels.
+    """
+
+    def __init__(
+        self,
+        *,
+        serde: SerializerProtocol | None = None,
+        factory: type[defaultdict] = defaultdict,
+    ) -> None:
+        super().__init__(serde=serde)
+        # thread_id -> checkpoint_ns -> checkpoint_id -> StoredCheckpoint
+        self.storage: defaultdict[str, dict[str, dict[str, StoredCheckpoint]]] = factory(
+            lambda: defaultdict(dict)
+        )
+        # (thread_id, checkpoint_ns, checkpoint_id) -> (task_id, idx) -> StoredWrite
+        self.writes: defaultdict[tuple[str, str, str], dict[tuple[str, int], StoredWrite]] = (
+            factory(dict)
+        )
+        # (thread_id, checkpoint_ns, channel, version) -> serialized value
+        self.blobs: dict[tuple[str, str, str, str | int | float], Typed] = factory()
+        self.lock = threading.RLock()
+
+    def __enter__(self) -> InMemorySaver:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        return None
+
+    async def __aenter__(self) -> InMemorySaver:
+        return self
+
+    async def __aexit__(
+        self,
+        __exc_type: type[BaseException] | None,
+        __exc_value: BaseException | None,
+        __traceback: TracebackType | None,
+    ) -> bool | None:
+        return None
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        return next_string_version(current)
+
+    # -- reading ---------------------------------------------------------
+
+    def _tuple(self, thread_id: str, ns: str, checkpoint_id: str) -> CheckpointTuple:
+        stored_checkpoint, stored_metadata, parent_id = self.storage[thread_id][ns][checkpoint_id]
+        checkpoint: Checkpoint = self.serde.loads_typed(stored_checkpoint)
+        values = {}
+        for channel, version in checkpoint["channel_versions"].items():
+            blob = self.blobs.get((thread_id, ns, channel, version), _EMPTY)
+            if blob[0] != "empty":
+                values[channel] = self.serde.loads_typed(blob)
+        checkpoint["channel_values"] = values
+        writes = sorted(
+            self.writes.get((thread_id, ns, checkpoint_id), {}).items(),
+            key=lambda item: writes_sort_key(item[1][3], item[0][0], item[0][1]),
+        )
+        return CheckpointTuple(
+            config={
+                "configurable": {
+                    "thread_id": thread_id,
+                    "checkpoint_ns": ns,
+                    "checkpoint_id": checkpoint_id,
+                }
+            },
+            checkpoint=checkpoint,
+            metadata=self.serde.loads_typed(stored_metadata),
+            parent_config=(
+                {
+                    "configurable": {
+                        "thread_id": thread_id,
+                        "checkpoint_ns": ns,
+                        "checkpoint_id": parent_id,
+                    }
+                }
+                if parent_id
+                else None
+            ),
+            pending_writes=[
+                (task_id, channel, self.serde.loads_typed(value))
+                for (_, _), (task_id, channel, value, _) in writes
+            ],
+        )
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        thread_id, ns, checkpoint_id = config_location(config)
+        with self.lock:
+            checkpoints = self.storage.get(thread_id, {}).get(ns)
+            if not checkpoints:
+                return None
+            if checkpoint_id is None:
+                checkpoint_id = max(checkpoints)
+            elif checkpoint_id not in checkpoints:
+                return None
+            return self._tuple(thread_id, ns, checkpoint_id)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        if limit is not None and limit <= 0:
+            return
+        configurable = (config or {}).get("configurable") or {}
+        before_id = get_checkpoint_id(before) if before else None
+        wanted_id = get_checkpoint_id(config) if config else None
+        with self.lock:
+            if config is None:
+                thread_ids = list(self.storage)
+            else:
+                thread_ids = [config_location(config)[0]]
+            matches: list[tuple[str, str, str]] = []
+            for thread_id in thread_ids:
+                for ns, checkpoints in self.storage.get(thread_id, {}).items():
+                    if "checkpoint_ns" in configurable and ns != (configurable["checkpoint_ns"] or ""):
+                        continue
+                    for checkpoint_id, (_, stored_metadata, _) in checkpoints.items():
+                        if wanted_id and checkpoint_id != wanted_id:
+                            continue
+                        if before_id and checkpoint_id >= before_id:
+                            continue
+                        if filter and not metadata_matches(
+                            self.serde.loads_typed(stored_metadata), filter
+                        ):
+                            continue
+                        matches.append((checkpoint_id, thread_id, ns))
+            matches.sort(reverse=True)
+            if limit is not None:
+                matches = matches[:limit]
+            found = [self._tuple(thread_id, ns, cid) for cid, thread_id, ns in matches]
+        yield from found
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        thread_id, ns, checkpoint_id = config_location(config)
+        with self.lock:
+            checkpoints = self.storage.get(thread_id, {}).get(ns) or {}
+            if checkpoint_id is None and checkpoints:
+                checkpoint_id = max(checkpoints)
+            if checkpoint_id not in checkpoints:
+                return {}
+            walk = DeltaHistoryWalk(channels)
+            parent_id = checkpoints[checkpoint_id][2]
+            while parent_id and walk.pending and parent_id in checkpoints:
+                stored_checkpoint, _, next_parent = checkpoints[parent_id]
+                versions = self.serde.loads_typed(stored_checkpoint)["channel_versions"]
+                values = {}
+                for channel in walk.pending:
+                    blob = self.blobs.get((thread_id, ns, channel, versions.get(channel)), _EMPTY)
+                    if channel in versions and blob[0] != "empty":
+                        values[channel] = self.serde.loads_typed(blob)
+                writes = sorted(
+                    self.writes.get((thread_id, ns, parent_id), {}).items(),
+                    key=lambda item: writes_sort_key(item[1][3], item[0][0], item[0][1]),
+                )
+                walk.visit(
+                    values,
+                    [
+                        (task_id, channel, self.serde.loads_typed(value))
+                        for _, (task_id, channel, value, _) in writes
+                        if channel in walk.pending
+                    ],
+                )
+                parent_id = next_parent
+            return walk.result()
+
+    # -- writing ---------------------------------------------------------
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        thread_id, ns, parent_id = config_location(config)
+        stored = dict(checkpoint)
+        values = stored.pop("channel_values", {})
+        new_blobs = {
+            (thread_id, ns, channel, version): (
+                self.serde.dumps_typed(values[channel]) if channel in values else _EMPTY
+            )
+            for channel, version in new_versions.items()
+        }
+        record = (
+            self.serde.dumps_typed(stored),
+            self.serde.dumps_typed(get_checkpoint_metadata(config, metadata)),
+            parent_id,
+        )
+        with self.lock:
+            self.blobs.update(new_blobs)
+            self.storage[thread_id][ns][checkpoint["id"]] = record
+        return {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        thread_id, ns, checkpoint_id = config_location(config)
+        if checkpoint_id is None:
+            raise ValueError('put_writes needs config["configurable"]["checkpoint_id"]')
+        replace = all(channel in WRITES_IDX_MAP for channel, _ in writes)
+        rows = [
+            (
+                (task_id, WRITES_IDX_MAP.get(channel, idx)),
+                (task_id, channel, self.serde.dumps_typed(value), task_path),
+            )
+            for idx, (channel, value) in enumerate(writes)
+        ]
+        with self.lock:
+            existing = self.writes[(thread_id, ns, checkpoint_id)]
+            for key, row in rows:
+                if replace or key not in existing:
+                    existing[key] = row
+
+    # -- deleting, copying, pruning ---------------------------------------
+
+    def delete_thread(self, thread_id: str) -> None:
+        with self.lock:
+            self.storage.pop(thread_id, None)
+            for key in [k for k in self.writes if k[0] == thread_id]:
+                del self.writes[key]
+            for key in [k for k in self.blobs if k[0] == thread_id]:
+                del self.blobs[key]
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        runs = set(run_ids)
+        if not runs:
+            return
+        with self.lock:
+            touched: set[str] = set()
+            for thread_id, namespaces in self.storage.items():
+                for ns, checkpoints in namespaces.items():
+                    for checkpoint_id, (_, stored_metadata, _) in list(checkpoints.items()):
+                        if self.serde.loads_typed(stored_metadata).get("run_id") in runs:
+                            del checkpoints[checkpoint_id]
+                            self.writes.pop((thread_id, ns, checkpoint_id), None)
+                            touched.add(thread_id)
+            self._drop_unused_blobs(touched)
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        with self.lock:
+            for ns, checkpoints in self.storage.get(source_thread_id, {}).items():
+                self.storage[target_thread_id][ns].update(checkpoints)
+            for key, rows in list(self.writes.items()):
+                if key[0] == source_thread_id:
+                    self.writes[(target_thread_id, *key[1:])] = dict(rows)
+            for key, blob in list(self.blobs.items()):
+                if key[0] == source_thread_id:
+                    self.blobs[(target_thread_id, *key[1:])] = blob
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        if strategy == "delete":
+            for thread_id in thread_ids:
+                self.delete_thread(thread_id)
+            return
+        if strategy != "keep_latest":
+            raise ValueError(
+                f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'"
+            )
+        with self.lock:
+            for thread_id in thread_ids:
+                for ns, checkpoints in self.storage.get(thread_id, {}).items():
+                    keep = self._latest_with_delta_ancestry(thread_id, ns, checkpoints)
+                    for checkpoint_id in [c for c in checkpoints if c not in keep]:
+                        del checkpoints[checkpoint_id]
+                        self.writes.pop((thread_id, ns, checkpoint_id), None)
+            self._drop_unused_blobs(set(thread_ids))
+
+    def _latest_with_delta_ancestry(
+        self, thread_id: str, ns: str, checkpoints: dict[str, StoredCheckpoint]
+    ) -> set[str]:
+        """The latest checkpoint plus every ancestor its delta channels replay from."""
+        if not checkpoints:
+            return set()
+        latest_id = max(checkpoints)
+        keep = {latest_id}
+        stored_checkpoint, stored_metadata, parent_id = checkpoints[latest_id]
+        versions = self.serde.loads_typed(stored_checkpoint)["channel_versions"]
+        pending = delta_channels_needing_history(
+            self.serde.loads_typed(stored_metadata),
+            {c for c, v in versions.items() if self._has_value(thread_id, ns, c, v)},
+        )
+        while pending and parent_id in checkpoints:
+            keep.add(parent_id)
+            stored_checkpoint, _, next_parent = checkpoints[parent_id]
+            versions = self.serde.loads_typed(stored_checkpoint)["channel_versions"]
+            pending = {
+                c
+                for c in pending
+                if not (c in versions and self._has_value(thread_id, ns, c, versions[c]))
+            }
+            parent_id = next_parent
+        return keep
+
+    def _has_value(self, thread_id: str, ns: str, channel: str, version: Any) -> bool:
+        return self.blobs.get((thread_id, ns, channel, version), _EMPTY)[0] != "empty"
+
+    def _drop_unused_blobs(self, thread_ids: set[str]) -> None:
+        used: set[tuple[str, str, str, Any]] = set()
+        for thread_id in thread_ids:
+            for ns, checkpoints in self.storage.get(thread_id, {}).items():
+                for stored_checkpoint, _, _ in checkpoints.values():
+                    versions = self.serde.loads_typed(stored_checkpoint)["channel_versions"]
+                    used.update((thread_id, ns, c, v) for c, v in versions.items())
+        for key in [k for k in self.blobs if k[0] in thread_ids and k not in used]:
+            del self.blobs[key]
+
+    # -- async twins: no I/O here, so they call the sync methods ------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.get_tuple(config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        for item in self.list(config, filter=filter, before=before, limit=limit):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        self.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.delete_thread(thread_id)
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        self.delete_for_runs(run_ids)
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self.copy_thread(source_thread_id, target_thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        self.prune(thread_ids, strategy=strategy)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        return self.get_delta_channel_history(config=config, channels=channels)
+
+
+MemorySaver = InMemorySaver  # the older name, kept for existing code
