@@ -1,0 +1,494 @@
+"""Long-term memory stores: the interface LangGraph graphs use through `store=`.
+
+A store keeps JSON-like documents (`dict` values) under a hierarchical
+namespace (a tuple of strings) and a key. Every store implements `batch` and
+`abatch`, which take a list of operations (`GetOp`, `PutOp`, `SearchOp`,
+`ListNamespacesOp`) and return one result per operation; the convenience
+methods (`get`, `put`, `search`, ...) are built on those.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, Literal, NamedTuple, TypedDict, Union
+
+from langgraph.store.base.embed import (
+    AEmbeddingsFunc,
+    Embeddings,
+    EmbeddingsFunc,
+    ensure_embeddings,
+    get_text_at_path,
+    tokenize_path,
+)
+
+__all__ = [
+    "AEmbeddingsFunc",
+    "BaseStore",
+    "Embeddings",
+    "EmbeddingsFunc",
+    "GetOp",
+    "IndexConfig",
+    "InvalidNamespaceError",
+    "Item",
+    "ListNamespacesOp",
+    "MatchCondition",
+    "NOT_PROVIDED",
+    "NamespaceMatchType",
+    "NamespacePath",
+    "NotProvided",
+    "Op",
+    "PutOp",
+    "Result",
+    "SearchItem",
+    "SearchOp",
+    "TTLConfig",
+    "ensure_embeddings",
+    "get_text_at_path",
+    "tokenize_path",
+    "validate_op_namespace",
+]
+
+
+class NotProvided:
+    """Marks an argument the caller did not pass (distinct from `None`)."""
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_PROVIDED"
+
+
+NOT_PROVIDED = NotProvided()
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+class Item:
+    """A stored document with its namespace, key and timestamps."""
+
+    __slots__ = ("value", "key", "namespace", "created_at", "updated_at")
+
+    def __init__(
+        self,
+        *,
+        value: dict[str, Any],
+        key: str,
+        namespace: tuple[str, ...],
+        created_at: datetime,
+        updated_at: datetime,
+    ):
+        self.value = value
+        self.key = key
+        # Rebuilt from storage, namespaces may arrive as lists.
+        self.namespace = tuple(namespace)
+        self.created_at = _as_datetime(created_at)
+        self.updated_at = _as_datetime(updated_at)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Item):
+            return False
+        return (
+            self.value == other.value
+            and self.key == other.key
+            and self.namespace == other.namespace
+            and self.created_at == other.created_at
+            and self.updated_at == other.updated_at
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.namespace, self.key))
+
+    def dict(self) -> dict:
+        """JSON-friendly form (timestamps as ISO strings)."""
+        return {
+            "namespace": list(self.namespace),
+            "key": self.key,
+            "value": self.value,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.dict().items())
+        return f"{type(self).__name__}({fields})"
+
+
+class SearchItem(Item):
+    """An `Item` found by `search`, with its relevance `score` (None without a query)."""
+
+    __slots__ = ("score",)
+
+    def __init__(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: dict[str, Any],
+        created_at: datetime,
+        updated_at: datetime,
+        score: float | None = None,
+    ) -> None:
+        super().__init__(
+            value=value,
+            key=key,
+            namespace=namespace,
+            created_at=created_at,
+            updated_at=updated_at,
+        )
+        self.score = score
+
+    def dict(self) -> dict:
+        result = super().dict()
+        result["score"] = self.score
+        return result
+
+
+class GetOp(NamedTuple):
+    """Fetch one item by namespace and key."""
+
+    namespace: tuple[str, ...]
+    key: str
+    refresh_ttl: bool = True
+
+
+class SearchOp(NamedTuple):
+    """Find items under a namespace prefix, by filter and/or semantic query."""
+
+    namespace_prefix: tuple[str, ...]
+    filter: dict[str, Any] | None = None
+    limit: int = 10
+    offset: int = 0
+    query: str | None = None
+    refresh_ttl: bool = True
+
+
+NamespacePath = tuple[Union[str, Literal["*"]], ...]
+"""A namespace pattern: labels, where `"*"` matches any one label."""
+
+NamespaceMatchType = Literal["prefix", "suffix"]
+
+
+class MatchCondition(NamedTuple):
+    """A namespace pattern anchored at the start (`prefix`) or end (`suffix`)."""
+
+    match_type: NamespaceMatchType
+    path: NamespacePath
+
+
+class ListNamespacesOp(NamedTuple):
+    """List distinct namespaces, optionally filtered and truncated to a depth."""
+
+    match_conditions: tuple[MatchCondition, ...] | None = None
+    max_depth: int | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class PutOp(NamedTuple):
+    """Store (or, with `value=None`, delete) one item."""
+
+    namespace: tuple[str, ...]
+    key: str
+    value: dict[str, Any] | None
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = None
+
+
+Op = Union[GetOp, SearchOp, PutOp, ListNamespacesOp]
+Result = Union[Item, list[Item], list[SearchItem], list[tuple[str, ...]], None]
+
+
+class InvalidNamespaceError(ValueError):
+    """A namespace that stores refuse: empty, non-string labels, dots, reserved root."""
+
+
+class IndexConfig(TypedDict, total=False):
+    """Semantic search settings of a store."""
+
+    dims: int
+    """Length of the embedding vectors."""
+    embed: Embeddings | EmbeddingsFunc | AEmbeddingsFunc | str
+    """What computes embeddings: an Embeddings object, a function, or "provider:model"."""
+    fields: list[str] | None
+    """JSON paths of the text to embed (default: the whole value, `["$"]`)."""
+
+
+class TTLConfig(TypedDict, total=False):
+    """Expiry settings of a store (times in minutes)."""
+
+    refresh_on_read: bool
+    """Whether reads push the expiry back (default True)."""
+    default_ttl: float | None
+    """TTL of items put without one (None: never expire)."""
+    sweep_interval_minutes: int | None
+    """How often a background sweeper deletes expired items."""
+
+
+def _validate_namespace(namespace: tuple[str, ...]) -> None:
+    if not namespace:
+        raise InvalidNamespaceError("Namespace cannot be empty.")
+    for label in namespace:
+        if not isinstance(label, str):
+            raise InvalidNamespaceError(
+                f"Invalid namespace label {label!r} in {namespace!r}: labels must be "
+                f"strings, got {type(label).__name__}."
+            )
+        if not label:
+            raise InvalidNamespaceError(f"Namespace labels cannot be empty strings: {namespace!r}.")
+        if "." in label:
+            raise InvalidNamespaceError(
+                f"Invalid namespace label {label!r} in {namespace!r}: labels cannot contain '.'."
+            )
+    if namespace[0] == "langgraph":
+        raise InvalidNamespaceError(
+            f'Root label for namespace cannot be "langgraph" (reserved). Got: {namespace!r}'
+        )
+
+
+def validate_op_namespace(op: Op) -> None:
+    """Raise `InvalidNamespaceError` if a put would write under a bad namespace."""
+    if isinstance(op, PutOp):
+        _validate_namespace(op.namespace)
+
+
+def _ensure_ttl(ttl_config: TTLConfig | None, ttl: float | None | NotProvided) -> float | None:
+    if isinstance(ttl, NotProvided):
+        return (ttl_config or {}).get("default_ttl")
+    return ttl
+
+
+def _ensure_refresh(ttl_config: TTLConfig | None, refresh_ttl: bool | None) -> bool:
+    if refresh_ttl is None:
+        return (ttl_config or {}).get("refresh_on_read", True)
+    return refresh_ttl
+
+
+def _list_namespaces_op(
+    prefix: NamespacePath | None,
+    suffix: NamespacePath | None,
+    max_depth: int | None,
+    limit: int,
+    offset: int,
+) -> ListNamespacesOp:
+    conditions = []
+    if prefix:
+        conditions.append(MatchCondition(match_type="prefix", path=tuple(prefix)))
+    if suffix:
+        conditions.append(MatchCondition(match_type="suffix", path=tuple(suffix)))
+    return ListNamespacesOp(
+        match_conditions=tuple(conditions) or None,
+        max_depth=max_depth,
+        limit=limit,
+        offset=offset,
+    )
+
+
+class BaseStore(ABC):
+    """Interface of every store: `batch`/`abatch` plus convenience methods."""
+
+    supports_ttl: bool = False
+    ttl_config: TTLConfig | None = None
+
+    __slots__ = ("__weakref__",)
+
+    @abstractmethod
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        """Run operations in order; one result per operation."""
+
+    @abstractmethod
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        """Async `batch`."""
+
+    # -- builders shared by the sync and async methods --
+
+    def _put_op(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: Mapping[str, Any],
+        index: Literal[False] | list[str] | None,
+        ttl: float | None | NotProvided,
+    ) -> PutOp:
+        _validate_namespace(namespace)
+        if not isinstance(value, Mapping):
+            raise TypeError(f"store values must be dicts, got {type(value).__name__}")
+        if ttl not in (None, NOT_PROVIDED) and not self.supports_ttl:
+            raise NotImplementedError(f"{type(self).__name__} does not support TTL (ttl={ttl!r})")
+        return PutOp(namespace, key, dict(value), index, _ensure_ttl(self.ttl_config, ttl))
+
+    # -- sync --
+
+    def get(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        """The item at `namespace`/`key`, or None."""
+        return self.batch([GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl))])[0]  # type: ignore[return-value]
+
+    def search(
+        self,
+        namespace_prefix: tuple[str, ...],
+        /,
+        *,
+        query: str | None = None,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        refresh_ttl: bool | None = None,
+    ) -> list[SearchItem]:
+        """Items under `namespace_prefix` matching `filter`, ranked by `query` if given.
+
+        Filter values match by equality, or by operator dicts such as
+        `{"score": {"$gte": 3}}` (`$eq $ne $gt $gte $lt $lte`).
+        """
+        op = SearchOp(
+            namespace_prefix, filter, limit, offset, query, _ensure_refresh(self.ttl_config, refresh_ttl)
+        )
+        return self.batch([op])[0]  # type: ignore[return-value]
+
+    def put(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: Mapping[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        *,
+        ttl: float | None | NotProvided = NOT_PROVIDED,
+    ) -> None:
+        """Store `value` (a dict); `index` picks the fields to embed, `ttl` is in minutes."""
+        self.batch([self._put_op(namespace, key, value, index, ttl)])
+
+    def delete(self, namespace: tuple[str, ...], key: str) -> None:
+        """Remove an item (no error if absent)."""
+        self.batch([PutOp(namespace, str(key), None, ttl=None)])
+
+    def list_namespaces(
+        self,
+        *,
+        prefix: NamespacePath | None = None,
+        suffix: NamespacePath | None = None,
+        max_depth: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[tuple[str, ...]]:
+        """Distinct namespaces matching the prefix/suffix patterns (`"*"` = any label)."""
+        op = _list_namespaces_op(prefix, suffix, max_depth, limit, offset)
+        return self.batch([op])[0]  # type: ignore[return-value]
+
+    # -- async --
+
+    async def aget(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        """Async `get`."""
+        op = GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl))
+        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+
+    async def asearch(
+        self,
+        namespace_prefix: tuple[str, ...],
+        /,
+        *,
+        query: str | None = None,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        refresh_ttl: bool | None = None,
+    ) -> list[SearchItem]:
+        """Async `search`."""
+        op = SearchOp(
+            namespace_prefix, filter, limit, offset, query, _ensure_refresh(self.ttl_config, refresh_ttl)
+        )
+        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+
+    async def aput(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: Mapping[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        *,
+        ttl: float | None | NotProvided = NOT_PROVIDED,
+    ) -> None:
+        """Async `put`."""
+        await self.abatch([self._put_op(namespace, key, value, index, ttl)])
+
+    async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
+        """Async `delete`."""
+        await self.abatch([PutOp(namespace, str(key), None, ttl=None)])
+
+    async def alist_namespaces(
+        self,
+        *,
+        prefix: NamespacePath | None = None,
+        suffix: NamespacePath | None = None,
+        max_depth: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[tuple[str, ...]]:
+        """Async `list_namespaces`."""
+        op = _list_namespaces_op(prefix, suffix, max_depth, limit, offset)
+        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+
+
+_OPERATORS = {
+    "$eq": lambda a, b: a == b,
+    "$ne": lambda a, b: a != b,
+    "$gt": lambda a, b: a > b,
+    "$gte": lambda a, b: a >= b,
+    "$lt": lambda a, b: a < b,
+    "$lte": lambda a, b: a <= b,
+}
+
+
+def _value_at(value: Mapping[str, Any], key: str) -> Any:
+    if key in value:
+        return value[key]
+    current: Any = value
+    for part in key.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return NOT_PROVIDED
+        current = current[part]
+    return current
+
+
+def _condition_holds(actual: Any, condition: Any) -> bool:
+    if isinstance(condition, Mapping) and condition and all(
+        isinstance(k, str) and k.startswith("$") for k in condition
+    ):
+        for operator, operand in condition.items():
+            compare = _OPERATORS.get(operator)
+            if compare is None:
+                raise ValueError(
+                    f"unknown filter operator {operator!r}: use one of {sorted(_OPERATORS)}"
+                )
+            if actual is NOT_PROVIDED:
+                if operator != "$ne":
+                    return False
+                continue
+            try:
+                if not compare(actual, operand):
+                    return False
+            except TypeError:  # e.g. comparing a string with a number
+                return False
+        return True
+    return actual is not NOT_PROVIDED and actual == condition
+
+
+def matches_filter(value: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bool:
+    """Whether a stored value satisfies a search filter.
+
+    Keys may be dotted paths into nested dicts; a condition is a value to equal
+    or a dict of operators (`$eq $ne $gt $gte $lt $lte`).
+    """
+    if not filter:
+        return True
+    return all(_condition_holds(_value_at(value, key), cond) for key, cond in filter.items())
+
+
+def now_utc() -> datetime:
+    """Timestamp used for `created_at` / `updated_at`."""
+    return datetime.now(timezone.utc)

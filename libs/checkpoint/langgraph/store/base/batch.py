@@ -1,0 +1,176 @@
+"""`AsyncBatchedBaseStore`: turns many concurrent async calls into one `abatch`.
+
+Graphs often touch the store from several nodes at once. Each `aget`/`aput`/
+`asearch`/`alist_namespaces` call here only queues its operation; a single
+worker task drains the queue on the next loop iteration, drops duplicate
+reads, and runs everything queued in one `abatch` call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from langgraph.store.base import (
+    NOT_PROVIDED,
+    BaseStore,
+    GetOp,
+    Item,
+    ListNamespacesOp,
+    MatchCondition,
+    NamespacePath,
+    NotProvided,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    _ensure_refresh,
+    _list_namespaces_op,
+)
+
+__all__ = [
+    "AsyncBatchedBaseStore",
+    "BaseStore",
+    "GetOp",
+    "Item",
+    "ListNamespacesOp",
+    "MatchCondition",
+    "NotProvided",
+    "PutOp",
+    "SearchItem",
+    "SearchOp",
+]
+
+
+def _dedup_key(op: Op) -> Any:
+    """Identity of a read, so equal reads queued together run once (None: never merged)."""
+    if isinstance(op, PutOp):
+        return None
+    return (type(op).__name__, repr(op))
+
+
+class AsyncBatchedBaseStore(BaseStore):
+    """Base for async stores: concurrent calls are coalesced into one `abatch`.
+
+    Subclasses implement `abatch`. The sync methods work from threads other
+    than the event loop's, by scheduling on that loop.
+    """
+
+    __slots__ = ("_loop", "_queue", "_worker", "_lock")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: list[tuple[Op, asyncio.Future]] = []
+        self._worker: asyncio.Task | None = None
+        self._lock = threading.Lock()
+
+    async def _submit(self, op: Op) -> Any:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        future = loop.create_future()
+        with self._lock:
+            self._queue.append((op, future))
+            if self._worker is None or self._worker.done():
+                self._worker = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while True:
+            await asyncio.sleep(0)  # let concurrent callers queue their ops
+            with self._lock:
+                queued, self._queue = self._queue, []
+                if not queued:
+                    self._worker = None
+                    return
+            unique: list[Op] = []
+            slot_of: dict[Any, int] = {}
+            slots: list[int] = []
+            for op, _ in queued:
+                key = _dedup_key(op)
+                if key is not None and key in slot_of:
+                    slots.append(slot_of[key])
+                    continue
+                if key is not None:
+                    slot_of[key] = len(unique)
+                slots.append(len(unique))
+                unique.append(op)
+            try:
+                results = await self.abatch(unique)
+            except Exception as exc:
+                for _, future in queued:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), slot in zip(queued, slots):
+                if not future.done():
+                    future.set_result(results[slot])
+
+    # -- async convenience methods go through the queue --
+
+    async def aget(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        return await self._submit(GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl)))
+
+    async def asearch(
+        self,
+        namespace_prefix: tuple[str, ...],
+        /,
+        *,
+        query: str | None = None,
+        filter: dict[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        refresh_ttl: bool | None = None,
+    ) -> list[SearchItem]:
+        op = SearchOp(
+            namespace_prefix, filter, limit, offset, query, _ensure_refresh(self.ttl_config, refresh_ttl)
+        )
+        return await self._submit(op)
+
+    async def aput(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: dict[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        *,
+        ttl: float | None | NotProvided = NOT_PROVIDED,
+    ) -> None:
+        await self._submit(self._put_op(namespace, key, value, index, ttl))
+
+    async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
+        await self._submit(PutOp(namespace, str(key), None, ttl=None))
+
+    async def alist_namespaces(
+        self,
+        *,
+        prefix: NamespacePath | None = None,
+        suffix: NamespacePath | None = None,
+        max_depth: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[tuple[str, ...]]:
+        return await self._submit(_list_namespaces_op(prefix, suffix, max_depth, limit, offset))
+
+    # -- sync methods: schedule on the store's loop from another thread --
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and (loop is None or running is loop):
+            raise asyncio.InvalidStateError(
+                f"synchronous calls to {type(self).__name__} would block its event loop: "
+                "use the async methods (aget, aput, asearch, ...) there, or call the sync "
+                "ones from another thread"
+            )
+        if loop is None or loop.is_closed():
+            return asyncio.run(self.abatch(list(ops)))
+        return asyncio.run_coroutine_threadsafe(self.abatch(list(ops)), loop).result()

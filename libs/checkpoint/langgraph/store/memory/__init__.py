@@ -1,0 +1,276 @@
+"""`InMemoryStore`: a store in process memory, with optional semantic search and TTL."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from langgraph.store.base import (
+    BaseStore,
+    GetOp,
+    IndexConfig,
+    Item,
+    ListNamespacesOp,
+    MatchCondition,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    TTLConfig,
+    ensure_embeddings,
+    get_text_at_path,
+    matches_filter,
+    now_utc,
+    tokenize_path,
+)
+
+__all__ = [
+    "BaseStore",
+    "GetOp",
+    "IndexConfig",
+    "InMemoryStore",
+    "Item",
+    "ListNamespacesOp",
+    "MatchCondition",
+    "PutOp",
+    "SearchItem",
+    "SearchOp",
+    "ensure_embeddings",
+    "get_text_at_path",
+    "tokenize_path",
+]
+
+
+def namespace_matches(namespace: tuple[str, ...], condition: MatchCondition) -> bool:
+    """Whether a namespace matches a prefix/suffix pattern (`"*"` matches any label)."""
+    path = tuple(condition.path)
+    if len(path) > len(namespace):
+        return False
+    window = namespace[: len(path)] if condition.match_type == "prefix" else namespace[len(namespace) - len(path) :]
+    return all(p == "*" or p == label for p, label in zip(path, window))
+
+
+def cosine_similarities(query: list[float], vectors: list[list[float]]) -> list[float]:
+    """Cosine similarity of `query` with each vector (numpy when installed)."""
+    if not vectors:
+        return []
+    try:
+        import numpy as np
+    except ImportError:
+        norm_q = math.sqrt(sum(x * x for x in query)) or 1.0
+        scores = []
+        for vector in vectors:
+            norm_v = math.sqrt(sum(x * x for x in vector)) or 1.0
+            scores.append(sum(a * b for a, b in zip(query, vector)) / (norm_q * norm_v))
+        return scores
+    matrix = np.asarray(vectors, dtype=float)
+    q = np.asarray(query, dtype=float)
+    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0)
+    norms[norms == 0] = 1.0
+    return (matrix @ q / norms).tolist()
+
+
+class InMemoryStore(BaseStore):
+    """Store kept in dictionaries; thread safe.
+
+    With `index={"dims": ..., "embed": ..., "fields": [...]}`, `search(query=...)`
+    ranks items by cosine similarity of their embedded fields to the query.
+    With `ttl={"default_ttl": minutes, "refresh_on_read": True}`, items expire.
+    """
+
+    supports_ttl = True
+
+    def __init__(self, *, index: IndexConfig | None = None, ttl: TTLConfig | None = None) -> None:
+        self._data: dict[tuple[str, ...], dict[str, Item]] = {}
+        # (namespace, key) -> [(field path, vector), ...]
+        self._vectors: dict[tuple[tuple[str, ...], str], list[tuple[str, list[float]]]] = {}
+        # (namespace, key) -> (expires at, ttl minutes)
+        self._expiry: dict[tuple[tuple[str, ...], str], tuple[datetime, float]] = {}
+        self._lock = threading.RLock()
+        self.ttl_config = ttl
+        self.index_config: IndexConfig | None = None
+        self.embeddings = None
+        if index:
+            self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
+            self.embeddings = ensure_embeddings(index.get("embed"))
+
+    # -- batch --
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        texts = self._texts_to_embed(ops)
+        vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
+        queries = self._queries(ops)
+        query_vectors = {q: self.embeddings.embed_query(q) for q in queries} if queries else {}
+        return self._apply(ops, texts, vectors, query_vectors)
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        texts = self._texts_to_embed(ops)
+        vectors = await self._aembed_documents([t for _, _, t in texts]) if texts else []
+        query_vectors = {}
+        for query in self._queries(ops):
+            query_vectors[query] = (await self._aembed_documents([query]))[0]
+        return self._apply(ops, texts, vectors, query_vectors)
+
+    async def _aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        aembed = getattr(self.embeddings, "aembed_documents", None)
+        if aembed is not None:
+            return await aembed(texts)
+        return await asyncio.get_running_loop().run_in_executor(
+            None, self.embeddings.embed_documents, texts
+        )
+
+    def _texts_to_embed(self, ops: Sequence[Op]) -> list[tuple[int, str, str]]:
+        """(op position, field path, text) for every put that needs embedding."""
+        if self.index_config is None:
+            return []
+        found = []
+        for position, op in enumerate(ops):
+            if not isinstance(op, PutOp) or op.value is None or op.index is False:
+                continue
+            for path in op.index or self.index_config["fields"]:
+                for text in get_text_at_path(op.value, path):
+                    found.append((position, path, text))
+        return found
+
+    def _queries(self, ops: Sequence[Op]) -> set[str]:
+        if self.index_config is None:
+            return set()
+        return {op.query for op in ops if isinstance(op, SearchOp) and op.query}
+
+    def _apply(
+        self,
+        ops: Sequence[Op],
+        texts: list[tuple[int, str, str]],
+        vectors: list[list[float]],
+        query_vectors: dict[str, list[float]],
+    ) -> list[Result]:
+        embedded: dict[int, list[tuple[str, list[float]]]] = {}
+        for (position, path, _), vector in zip(texts, vectors):
+            embedded.setdefault(position, []).append((path, vector))
+        results: list[Result] = []
+        with self._lock:
+            self._drop_expired()
+            for position, op in enumerate(ops):
+                if isinstance(op, GetOp):
+                    results.append(self._get(op))
+                elif isinstance(op, SearchOp):
+                    results.append(self._search(op, query_vectors))
+                elif isinstance(op, ListNamespacesOp):
+                    results.append(self._list_namespaces(op))
+                elif isinstance(op, PutOp):
+                    self._put(op, embedded.get(position, []))
+                    results.append(None)
+                else:
+                    raise ValueError(f"unknown store operation: {op!r}")
+        return results
+
+    # -- operations (called with the lock held) --
+
+    def _drop_expired(self) -> None:
+        now = now_utc()
+        for (namespace, key), (expires_at, _) in list(self._expiry.items()):
+            if expires_at <= now:
+                self._remove(namespace, key)
+
+    def _remove(self, namespace: tuple[str, ...], key: str) -> None:
+        items = self._data.get(namespace)
+        if items is not None:
+            items.pop(key, None)
+            if not items:
+                del self._data[namespace]
+        self._vectors.pop((namespace, key), None)
+        self._expiry.pop((namespace, key), None)
+
+    def _refresh(self, namespace: tuple[str, ...], key: str) -> None:
+        entry = self._expiry.get((namespace, key))
+        if entry is not None:
+            minutes = entry[1]
+            self._expiry[(namespace, key)] = (now_utc() + timedelta(minutes=minutes), minutes)
+
+    def _get(self, op: GetOp) -> Item | None:
+        item = self._data.get(tuple(op.namespace), {}).get(op.key)
+        if item is not None and op.refresh_ttl:
+            self._refresh(item.namespace, item.key)
+        return item
+
+    def _put(self, op: PutOp, vectors: list[tuple[str, list[float]]]) -> None:
+        namespace = tuple(op.namespace)
+        if op.value is None:
+            self._remove(namespace, op.key)
+            return
+        now = now_utc()
+        previous = self._data.get(namespace, {}).get(op.key)
+        self._data.setdefault(namespace, {})[op.key] = Item(
+            value=op.value,
+            key=op.key,
+            namespace=namespace,
+            created_at=previous.created_at if previous else now,
+            updated_at=now,
+        )
+        if op.index is not False and self.index_config is not None:
+            self._vectors[(namespace, op.key)] = vectors
+        else:
+            self._vectors.pop((namespace, op.key), None)
+        if op.ttl is not None:
+            self._expiry[(namespace, op.key)] = (now + timedelta(minutes=op.ttl), op.ttl)
+        else:
+            self._expiry.pop((namespace, op.key), None)
+
+    def _search(self, op: SearchOp, query_vectors: dict[str, list[float]]) -> list[SearchItem]:
+        prefix = tuple(op.namespace_prefix)
+        candidates = [
+            item
+            for namespace, items in self._data.items()
+            if namespace[: len(prefix)] == prefix
+            for item in items.values()
+            if matches_filter(item.value, op.filter)
+        ]
+        scores: list[float | None] = [None] * len(candidates)
+        if op.query and op.query in query_vectors:
+            query_vector = query_vectors[op.query]
+            for position, item in enumerate(candidates):
+                stored = self._vectors.get((item.namespace, item.key))
+                if stored:
+                    scores[position] = max(cosine_similarities(query_vector, [v for _, v in stored]))
+            ranked = sorted(
+                zip(candidates, scores),
+                key=lambda pair: float("-inf") if pair[1] is None else pair[1],
+                reverse=True,
+            )
+        else:
+            ranked = sorted(
+                zip(candidates, scores), key=lambda pair: pair[0].updated_at, reverse=True
+            )
+        page = ranked[op.offset : op.offset + op.limit]
+        if op.refresh_ttl:
+            for item, _ in page:
+                self._refresh(item.namespace, item.key)
+        return [
+            SearchItem(
+                namespace=item.namespace,
+                key=item.key,
+                value=item.value,
+                created_at=item.created_at,
+                updated_at=item.updated_at,
+                score=score,
+            )
+            for item, score in page
+        ]
+
+    def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+        namespaces = [
+            ns
+            for ns in self._data
+            if all(namespace_matches(ns, c) for c in op.match_conditions or ())
+        ]
+        if op.max_depth is not None:
+            namespaces = [ns[: op.max_depth] for ns in namespaces]
+        unique = sorted(set(namespaces))
+        return unique[op.offset : op.offset + op.limit]
