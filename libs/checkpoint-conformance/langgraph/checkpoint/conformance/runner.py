@@ -10,7 +10,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from langgraph.checkpoint.conformance.api import supported_apis
+from langgraph.checkpoint.conformance.api import Api, supported_apis
 from langgraph.checkpoint.conformance.cases import CASES, Case
 from langgraph.checkpoint.conformance.report import (
     EXTENDED_CAPABILITIES,

@@ -33,6 +33,7 @@ from langgraph.checkpoint.base import (
     get_checkpoint_metadata,
     next_string_version,
 )
+from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import _plans as plans
 
@@ -136,7 +137,7 @@ class SqliteSaver(BaseCheckpointSaver[str]):
             finally:
                 cur.close()
 
-    def _run(self, plan: plans.Plan, *, write: bool = False) -> Any:
+    def _run(self, plan: Plan, *, write: bool = False) -> Any:
         with self.lock:
             if not self.is_setup:
                 self._setup_locked()
@@ -145,31 +146,30 @@ class SqliteSaver(BaseCheckpointSaver[str]):
             except sqlite3.ProgrammingError as exc:
                 raise self._translate(exc) from exc
 
-    def _drive(self, plan: plans.Plan, *, write: bool) -> Any:
+    def _drive(self, plan: Plan, *, write: bool) -> Any:
         cur = self.conn.cursor()
+
+        def execute(step: Step) -> Any:
+            if isinstance(step, Query):
+                return cur.execute(step.sql, step.params).fetchall()
+            if isinstance(step, ExecuteMany):
+                cur.executemany(step.sql, step.rows)
+            else:
+                cur.execute(step.sql, step.params)
+            return None
+
         try:
             if write:
                 cur.execute("BEGIN IMMEDIATE")
             try:
-                step = next(plan)
-                while True:
-                    if isinstance(step, plans.Query):
-                        result = cur.execute(step.sql, step.params).fetchall()
-                    elif isinstance(step, plans.ExecuteMany):
-                        cur.executemany(step.sql, step.rows)
-                        result = None
-                    else:
-                        cur.execute(step.sql, step.params)
-                        result = None
-                    step = plan.send(result)
-            except StopIteration as done:
-                if write:
-                    self.conn.commit()
-                return done.value
+                result = drive(plan, execute)
             except BaseException:
                 if write and self.conn.in_transaction:
                     self.conn.rollback()
                 raise
+            if write:
+                self.conn.commit()
+            return result
         finally:
             cur.close()
 

@@ -15,7 +15,7 @@ done in Python (`metadata_matches`).
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,6 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
-    DeltaChannelHistory,
     DeltaHistoryWalk,
     RunnableConfig,
     SerializerProtocol,
@@ -35,34 +34,8 @@ from langgraph.checkpoint.base import (
     metadata_matches,
     writes_sort_key,
 )
+from langgraph.checkpoint.base.plan import Execute, ExecuteMany, Plan, Query
 
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """Run a statement and send back all its rows."""
-
-    sql: str
-    params: Sequence[Any] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Execute:
-    """Run a statement; nothing is sent back."""
-
-    sql: str
-    params: Sequence[Any] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ExecuteMany:
-    """Run a statement once per parameter row."""
-
-    sql: str
-    rows: Sequence[Sequence[Any]]
-
-
-Step = Query | Execute | ExecuteMany
-Plan = Generator[Step, Any, Any]
 
 # -- schema ------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from langgraph.checkpoint.base import (
     get_checkpoint_metadata,
     next_string_version,
 )
+from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import (
     BUSY_TIMEOUT_MS,
@@ -104,7 +105,7 @@ class AsyncSqliteSaver(BaseCheckpointSaver[str]):
             raise self._translate(exc) from exc
         self.is_setup = True
 
-    async def _run(self, plan: plans.Plan, *, write: bool = False) -> Any:
+    async def _run(self, plan: Plan, *, write: bool = False) -> Any:
         async with self.lock:
             if not self.is_setup:
                 await self._setup_locked()
@@ -113,31 +114,30 @@ class AsyncSqliteSaver(BaseCheckpointSaver[str]):
             except (sqlite3.ProgrammingError, ValueError) as exc:
                 raise self._translate(exc) from exc
 
-    async def _drive(self, plan: plans.Plan, *, write: bool) -> Any:
+    async def _drive(self, plan: Plan, *, write: bool) -> Any:
         conn = self.conn
+
+        async def execute(step: Step) -> Any:
+            if isinstance(step, Query):
+                async with conn.execute(step.sql, step.params) as cur:
+                    return await cur.fetchall()
+            if isinstance(step, ExecuteMany):
+                await conn.executemany(step.sql, step.rows)
+            else:
+                await conn.execute(step.sql, step.params)
+            return None
+
         if write:
             await conn.execute("BEGIN IMMEDIATE")
         try:
-            step = next(plan)
-            while True:
-                if isinstance(step, plans.Query):
-                    async with conn.execute(step.sql, step.params) as cur:
-                        result = await cur.fetchall()
-                elif isinstance(step, plans.ExecuteMany):
-                    await conn.executemany(step.sql, step.rows)
-                    result = None
-                else:
-                    await conn.execute(step.sql, step.params)
-                    result = None
-                step = plan.send(result)
-        except StopIteration as done:
-            if write:
-                await conn.commit()
-            return done.value
+            result = await adrive(plan, execute)
         except BaseException:
             if write and conn.in_transaction:
                 await conn.rollback()
             raise
+        if write:
+            await conn.commit()
+        return result
 
     def _translate(self, exc: Exception) -> Exception:
         # aiosqlite reports a closed connection as ValueError("no active connection").

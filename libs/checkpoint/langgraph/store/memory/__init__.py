@@ -7,7 +7,6 @@ import math
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from langgraph.store.base import (
     BaseStore,
