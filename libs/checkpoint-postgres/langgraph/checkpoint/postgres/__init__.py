@@ -1,0 +1,255 @@
+"""`PostgresSaver`: checkpoints in PostgreSQL through psycopg 3.
+
+Works on a `psycopg.Connection` or a `psycopg_pool.ConnectionPool`, opened as
+you like: autocommit or not, any row factory (the saver picks its own per
+cursor). A `put` is a single statement, so on an autocommit connection it is a
+single round trip; `get_tuple` and each page of `list` are one query too.
+Call `setup()` once per database to create or migrate the tables.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg_pool import ConnectionPool
+
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+    RunnableConfig,
+    SerializerProtocol,
+)
+from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
+from langgraph.checkpoint.postgres import _plans as plans
+from langgraph.checkpoint.postgres.base import (
+    BasePostgresSaver,
+    setup_needs_autocommit,
+    translate_error,
+)
+
+__all__ = ["BasePostgresSaver", "PostgresSaver"]
+
+Conn = psycopg.Connection | ConnectionPool
+
+
+class PostgresSaver(BasePostgresSaver):
+    """Checkpoint saver on a psycopg connection or connection pool.
+
+    With a single connection, calls from several threads are serialized by a
+    lock; with a pool, each call borrows a connection, and a call that fails
+    because the server dropped the connection is retried once on a fresh one.
+    For asyncio code use `AsyncPostgresSaver`.
+    """
+
+    def __init__(
+        self,
+        conn: Conn,
+        pipe: psycopg.Pipeline | None = None,
+        serde: SerializerProtocol | None = None,
+    ) -> None:
+        super().__init__(serde=serde)
+        if isinstance(conn, ConnectionPool) and pipe is not None:
+            raise ValueError("pipeline mode needs a single connection, not a ConnectionPool")
+        self.conn = conn
+        self.pipe = pipe
+        self.lock = threading.Lock()
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        pipeline: bool = False,
+        serde: SerializerProtocol | None = None,
+    ) -> Iterator[PostgresSaver]:
+        """A saver on a new connection to `conn_string`, closed on exit."""
+        with psycopg.connect(conn_string, autocommit=True, prepare_threshold=0) as conn:
+            if pipeline:
+                with conn.pipeline() as pipe:
+                    yield cls(conn, pipe, serde=serde)
+            else:
+                yield cls(conn, serde=serde)
+
+    # -- running plans ---------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        if isinstance(self.conn, ConnectionPool):
+            with self.conn.connection() as conn:
+                yield conn
+        else:
+            if self.conn.closed:
+                raise translate_error(self, psycopg.OperationalError("closed"), self.conn)
+            with self.lock:
+                yield self.conn
+
+    def _run(self, plan: Plan, *, transaction: bool = True) -> Any:
+        """Run a plan; single-statement plans skip BEGIN/COMMIT on autocommit connections."""
+        attempts = 2 if isinstance(self.conn, ConnectionPool) else 1
+        for attempt in range(attempts):
+            try:
+                with self._connection() as conn:
+                    return self._drive(conn, plan, transaction or not conn.autocommit)
+            except psycopg.OperationalError as exc:
+                if attempt + 1 < attempts and not isinstance(exc, psycopg.errors.QueryCanceled):
+                    continue  # the pool hands out a fresh connection next time
+                raise translate_error(self, exc, self.conn) from exc
+            except psycopg.Error as exc:
+                raise translate_error(self, exc) from exc
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _drive(conn: psycopg.Connection, plan: Plan, transaction: bool) -> Any:
+        with conn.cursor(binary=True, row_factory=tuple_row) as cur:
+
+            def execute(step: Step) -> Any:
+                if isinstance(step, ExecuteMany):
+                    cur.executemany(step.sql, step.rows)
+                    return None
+                cur.execute(step.sql, step.params)
+                return cur.fetchall() if isinstance(step, Query) else None
+
+            if not transaction:
+                return drive(plan, execute)
+            with conn.transaction():
+                return drive(plan, execute)
+
+    def setup(self) -> None:
+        """Create the tables or run the migrations they miss. Idempotent, and safe
+        from several processes at once (an advisory lock serializes them)."""
+        with self._connection() as conn:
+            was_autocommit = conn.autocommit
+            if not was_autocommit:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    raise setup_needs_autocommit(self)
+                conn.autocommit = True
+            try:
+                with conn.cursor(row_factory=tuple_row) as cur:
+                    drive(plans.setup_plan(), lambda step: _execute_plain(cur, step))
+            finally:
+                if not was_autocommit:
+                    conn.autocommit = False
+
+    # -- the saver interface -----------------------------------------------
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self._run(plans.get_tuple_plan(self.serde, config), transaction=False)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        plan = plans.list_plan(self.serde, config, filter, before, limit)
+        yield from self._run(plan, transaction=False)
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        statement, returned = plans.prepare_put(self.serde, config, checkpoint, metadata, new_versions)
+        return self._run(plans.put_plan(statement, returned), transaction=False)
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        statement = plans.prepare_writes(self.serde, config, writes, task_id, task_path)
+        self._run(plans.put_writes_plan(statement), transaction=False)
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._run(plans.delete_thread_plan(thread_id))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        self._run(plans.delete_for_runs_plan(run_ids))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        self._run(plans.copy_thread_plan(source_thread_id, target_thread_id))
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        self._run(plans.prune_plan(self.serde, thread_ids, strategy))
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        return self._run(plans.delta_history_plan(self.serde, config, channels), transaction=False)
+
+    # -- async methods belong to AsyncPostgresSaver --------------------------
+
+    def _no_async(self, method: str) -> NotImplementedError:
+        return NotImplementedError(
+            f"PostgresSaver.{method} is not supported: PostgresSaver is synchronous. For async code "
+            "use AsyncPostgresSaver (from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver)."
+        )
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        raise self._no_async("aget_tuple")
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        raise self._no_async("alist")
+        yield  # pragma: no cover - makes this an async generator
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        raise self._no_async("aput")
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        raise self._no_async("aput_writes")
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        raise self._no_async("adelete_thread")
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        raise self._no_async("adelete_for_runs")
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        raise self._no_async("acopy_thread")
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        raise self._no_async("aprune")
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        raise self._no_async("aget_delta_channel_history")
+
+
+def _execute_plain(cur: psycopg.Cursor, step: Step) -> Any:
+    cur.execute(step.sql, step.params)  # type: ignore[union-attr]
+    return cur.fetchall() if isinstance(step, Query) else None

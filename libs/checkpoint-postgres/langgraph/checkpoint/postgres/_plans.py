@@ -1,0 +1,507 @@
+"""Everything the Postgres savers do, written once for the sync and async savers.
+
+Plans (see `langgraph.checkpoint.base.plan`) yield SQL steps and decode rows;
+`PostgresSaver` and `AsyncPostgresSaver` only run them. Layout and migrations
+are the reference package's: `checkpoints` (checkpoint as JSONB, with only
+primitive channel values inline), `checkpoint_blobs` (one row per channel
+version), `checkpoint_writes`, and `checkpoint_migrations`.
+
+Every statement passes user data as bound parameters; metadata filters use
+JSONB containment (`metadata @> %s`), so filter keys never become SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+    DeltaHistoryWalk,
+    RunnableConfig,
+    SerializerProtocol,
+    config_location,
+    delta_channels_needing_history,
+    get_checkpoint_id,
+    get_checkpoint_metadata,
+    writes_sort_key,
+)
+from langgraph.checkpoint.base.plan import Execute, Plan, Query
+
+# Numbered by position, exactly as the reference numbers them: a database it
+# set up is recognised as current, and one we set up is current for it.
+MIGRATIONS: list[str] = [
+    """CREATE TABLE IF NOT EXISTS checkpoint_migrations (
+    v INTEGER PRIMARY KEY
+);""",
+    """CREATE TABLE IF NOT EXISTS checkpoints (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT NOT NULL,
+    parent_checkpoint_id TEXT,
+    type TEXT,
+    checkpoint JSONB NOT NULL,
+    metadata JSONB NOT NULL DEFAULT '{}',
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+);""",
+    """CREATE TABLE IF NOT EXISTS checkpoint_blobs (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL,
+    version TEXT NOT NULL,
+    type TEXT NOT NULL,
+    blob BYTEA,
+    PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+);""",
+    """CREATE TABLE IF NOT EXISTS checkpoint_writes (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    type TEXT,
+    blob BYTEA NOT NULL,
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+);""",
+    "ALTER TABLE checkpoint_blobs ALTER COLUMN blob DROP NOT NULL;",
+    "SELECT 1;",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS checkpoints_thread_id_idx ON checkpoints(thread_id);",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS checkpoint_blobs_thread_id_idx ON checkpoint_blobs(thread_id);",
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS checkpoint_writes_thread_id_idx ON checkpoint_writes(thread_id);",
+    "ALTER TABLE checkpoint_writes ADD COLUMN IF NOT EXISTS task_path TEXT NOT NULL DEFAULT '';",
+]
+
+# Any constant works; it only has to be the same in every process.
+SETUP_LOCK_KEY = 0x6C67_6370  # "lgcp"
+
+
+def setup_plan() -> Plan[None]:
+    """Run the migrations not yet recorded, under an advisory lock (autocommit)."""
+    yield Execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+    try:
+        yield Execute(MIGRATIONS[0])
+        rows = yield Query("SELECT v FROM checkpoint_migrations ORDER BY v DESC LIMIT 1")
+        done = rows[0][0] if rows else -1
+        for version in range(done + 1, len(MIGRATIONS)):
+            yield Execute(MIGRATIONS[version])
+            yield Execute("INSERT INTO checkpoint_migrations (v) VALUES (%s)", (version,))
+    finally:
+        yield Execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+
+
+# -- writing -------------------------------------------------------------------
+
+
+def _is_inline(value: Any) -> bool:
+    """Values stored inside the checkpoint JSON rather than as blobs (as the reference does)."""
+    if isinstance(value, str):
+        return "\x00" not in value  # JSONB cannot hold NUL
+    return value is None or isinstance(value, (int, float, bool))
+
+
+UPSERT_CHECKPOINT = """
+WITH new_blobs AS (
+    INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
+    SELECT %(thread_id)s, %(ns)s, b.channel, b.version, b.type, b.blob
+    FROM unnest(%(channels)s::text[], %(versions)s::text[], %(types)s::text[], %(blobs)s::bytea[])
+        AS b(channel, version, type, blob)
+    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
+)
+INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
+VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(checkpoint)s, %(metadata)s)
+ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
+DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata
+"""
+
+
+def prepare_put(
+    serde: SerializerProtocol,
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    new_versions: Mapping[str, Any],
+) -> tuple[Execute, RunnableConfig]:
+    """The single statement storing a checkpoint and its new channel values."""
+    thread_id, ns, parent_id = config_location(config)
+    values = checkpoint.get("channel_values", {})
+    inline = {k: v for k, v in values.items() if _is_inline(v)}
+    stored = {**checkpoint, "channel_values": inline}
+    channels, versions, types, blobs = [], [], [], []
+    for channel, version in new_versions.items():
+        if channel in inline:
+            continue
+        if channel in values:
+            type_, blob = serde.dumps_typed(values[channel])
+        else:
+            type_, blob = "empty", None
+        channels.append(channel)
+        versions.append(str(version))
+        types.append(type_)
+        blobs.append(blob)
+    params = {
+        "thread_id": thread_id,
+        "ns": ns,
+        "checkpoint_id": checkpoint["id"],
+        "parent_id": parent_id,
+        "checkpoint": Jsonb(stored),
+        "metadata": Jsonb(get_checkpoint_metadata(config, metadata)),
+        "channels": channels,
+        "versions": versions,
+        "types": types,
+        "blobs": blobs,
+    }
+    returned = {
+        "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}
+    }
+    return Execute(UPSERT_CHECKPOINT, params), returned
+
+
+def put_plan(statement: Execute, returned: RunnableConfig) -> Plan[RunnableConfig]:
+    yield statement
+    return returned
+
+
+def prepare_writes(
+    serde: SerializerProtocol,
+    config: RunnableConfig,
+    writes: Sequence[tuple[str, Any]],
+    task_id: str,
+    task_path: str,
+) -> Execute | None:
+    thread_id, ns, checkpoint_id = config_location(config)
+    if checkpoint_id is None:
+        raise ValueError('put_writes needs config["configurable"]["checkpoint_id"]')
+    if not writes:
+        return None
+    replace = all(channel in WRITES_IDX_MAP for channel, _ in writes)
+    idxs, channels, types, blobs = [], [], [], []
+    for idx, (channel, value) in enumerate(writes):
+        type_, blob = serde.dumps_typed(value)
+        idxs.append(WRITES_IDX_MAP.get(channel, idx))
+        channels.append(channel)
+        types.append(type_)
+        blobs.append(blob)
+    conflict = (
+        "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob"
+        if replace
+        else "DO NOTHING"
+    )
+    return Execute(
+        "INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, "
+        "idx, channel, type, blob) SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(task_id)s, "
+        "%(task_path)s, w.idx, w.channel, w.type, w.blob FROM unnest(%(idxs)s::int[], "
+        "%(channels)s::text[], %(types)s::text[], %(blobs)s::bytea[]) AS w(idx, channel, type, blob) "
+        f"ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) {conflict}",
+        {
+            "thread_id": thread_id,
+            "ns": ns,
+            "checkpoint_id": checkpoint_id,
+            "task_id": task_id,
+            "task_path": task_path,
+            "idxs": idxs,
+            "channels": channels,
+            "types": types,
+            "blobs": blobs,
+        },
+    )
+
+
+def put_writes_plan(statement: Execute | None) -> Plan[None]:
+    if statement is not None:
+        yield statement
+
+
+# -- reading -------------------------------------------------------------------
+
+_UTF8 = "'UTF8'"
+_WRITES_ARRAY = (
+    f"array[convert_to(cw.task_id, {_UTF8}), convert_to(cw.channel, {_UTF8}), "
+    f"convert_to(coalesce(cw.type, ''), {_UTF8}), cw.blob, convert_to(cw.task_path, {_UTF8}), "
+    f"convert_to(cw.idx::text, {_UTF8})]"
+)
+_BLOBS_ARRAY = f"array[convert_to(bl.channel, {_UTF8}), convert_to(bl.type, {_UTF8}), bl.blob]"
+
+# One row per checkpoint with its blobs and writes attached: one round trip
+# for get_tuple and for a whole page of list, never a query per row.
+SELECT_TUPLES = f"""
+SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint, c.metadata,
+    (SELECT array_agg({_BLOBS_ARRAY})
+       FROM jsonb_each_text(c.checkpoint -> 'channel_versions') AS cv
+       JOIN checkpoint_blobs bl ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns
+            AND bl.channel = cv.key AND bl.version = cv.value) AS blobs,
+    (SELECT array_agg({_WRITES_ARRAY})
+       FROM checkpoint_writes cw
+      WHERE cw.thread_id = c.thread_id AND cw.checkpoint_ns = c.checkpoint_ns
+        AND cw.checkpoint_id = c.checkpoint_id) AS writes
+FROM checkpoints c
+"""
+
+
+def _decode_blobs(serde: SerializerProtocol, blobs: Sequence[Sequence[bytes]] | None) -> dict[str, Any]:
+    values = {}
+    for channel, type_, blob in blobs or ():
+        type_text = type_.decode()
+        if type_text != "empty":
+            values[channel.decode()] = serde.loads_typed((type_text, blob or b""))
+    return values
+
+
+def _decode_writes(serde: SerializerProtocol, writes: Sequence[Sequence[bytes]] | None) -> list[tuple[str, str, Any]]:
+    decoded = []
+    for task_id, channel, type_, blob, task_path, idx in writes or ():
+        key = writes_sort_key(task_path.decode(), task_id.decode(), int(idx.decode()))
+        decoded.append((key, task_id.decode(), channel.decode(), type_.decode(), blob))
+    decoded.sort(key=lambda item: item[0])
+    return [(task_id, channel, serde.loads_typed((type_, blob))) for _, task_id, channel, type_, blob in decoded]
+
+
+def _to_tuple(serde: SerializerProtocol, row: Sequence[Any]) -> CheckpointTuple:
+    thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs, writes = row
+    checkpoint = dict(checkpoint)
+    checkpoint["channel_values"] = {**(checkpoint.get("channel_values") or {}), **_decode_blobs(serde, blobs)}
+    return CheckpointTuple(
+        config={"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}},
+        checkpoint=checkpoint,  # type: ignore[arg-type]
+        metadata=metadata or {},
+        parent_config=(
+            {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": parent_id}}
+            if parent_id
+            else None
+        ),
+        pending_writes=_decode_writes(serde, writes),
+    )
+
+
+def get_tuple_plan(serde: SerializerProtocol, config: RunnableConfig) -> Plan[CheckpointTuple | None]:
+    thread_id, ns, checkpoint_id = config_location(config)
+    if checkpoint_id:
+        query = Query(
+            SELECT_TUPLES + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s",
+            (thread_id, ns, checkpoint_id),
+        )
+    else:
+        query = Query(
+            SELECT_TUPLES + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s "
+            "ORDER BY c.checkpoint_id DESC LIMIT 1",
+            (thread_id, ns),
+        )
+    rows = yield query
+    return _to_tuple(serde, rows[0]) if rows else None
+
+
+def list_plan(
+    serde: SerializerProtocol,
+    config: RunnableConfig | None,
+    filter: Mapping[str, Any] | None,
+    before: RunnableConfig | None,
+    limit: int | None,
+) -> Plan[list[CheckpointTuple]]:
+    if filter is not None and not isinstance(filter, Mapping):
+        raise ValueError(f"filter must be a dict of metadata keys to values, got {type(filter).__name__}")
+    if limit is not None and limit <= 0:
+        return []
+    clauses: list[str] = []
+    params: list[Any] = []
+    if config is not None:
+        thread_id, _, checkpoint_id = config_location(config)
+        clauses.append("c.thread_id = %s")
+        params.append(thread_id)
+        configurable = config.get("configurable") or {}
+        if "checkpoint_ns" in configurable:
+            clauses.append("c.checkpoint_ns = %s")
+            params.append(configurable["checkpoint_ns"] or "")
+        if checkpoint_id:
+            clauses.append("c.checkpoint_id = %s")
+            params.append(checkpoint_id)
+    if filter:
+        clauses.append("c.metadata @> %s")
+        params.append(Jsonb(dict(filter)))
+    if before is not None and (before_id := get_checkpoint_id(before)):
+        clauses.append("c.checkpoint_id < %s")
+        params.append(before_id)
+    sql = SELECT_TUPLES + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    sql += " ORDER BY c.checkpoint_id DESC"
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(int(limit))
+    rows = yield Query(sql, params)
+    return [_to_tuple(serde, row) for row in rows]
+
+
+# Walks the ancestors of a checkpoint, each row carrying the channels still
+# without a seed; stops once every channel has one. Blobs and writes of the
+# pending channels come along, so the whole history is one round trip.
+DELTA_CHAIN = f"""
+WITH RECURSIVE chain(checkpoint_id, parent_checkpoint_id, checkpoint, depth, pending) AS (
+    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.checkpoint, 0, %(channels)s::text[]
+      FROM checkpoints t
+      JOIN checkpoints p ON p.thread_id = t.thread_id AND p.checkpoint_ns = t.checkpoint_ns
+           AND p.checkpoint_id = t.parent_checkpoint_id
+     WHERE t.thread_id = %(thread_id)s AND t.checkpoint_ns = %(ns)s AND t.checkpoint_id = %(checkpoint_id)s
+    UNION ALL
+    SELECT p.checkpoint_id, p.parent_checkpoint_id, p.checkpoint, chain.depth + 1, still.pending
+      FROM chain
+      CROSS JOIN LATERAL (
+          SELECT coalesce(array_agg(ch), '{{}}') AS pending
+            FROM unnest(chain.pending) AS ch
+           WHERE NOT (chain.checkpoint -> 'channel_values' ? ch OR EXISTS (
+                 SELECT 1 FROM checkpoint_blobs b
+                  WHERE b.thread_id = %(thread_id)s AND b.checkpoint_ns = %(ns)s AND b.channel = ch
+                    AND b.version = chain.checkpoint -> 'channel_versions' ->> ch AND b.type <> 'empty'))
+      ) AS still
+      JOIN checkpoints p ON p.thread_id = %(thread_id)s AND p.checkpoint_ns = %(ns)s
+           AND p.checkpoint_id = chain.parent_checkpoint_id
+     WHERE cardinality(still.pending) > 0
+)
+SELECT chain.checkpoint_id, chain.pending, chain.checkpoint -> 'channel_values',
+    (SELECT array_agg({_BLOBS_ARRAY}) FROM checkpoint_blobs bl
+      WHERE bl.thread_id = %(thread_id)s AND bl.checkpoint_ns = %(ns)s AND bl.channel = ANY(chain.pending)
+        AND bl.version = chain.checkpoint -> 'channel_versions' ->> bl.channel),
+    (SELECT array_agg({_WRITES_ARRAY}) FROM checkpoint_writes cw
+      WHERE cw.thread_id = %(thread_id)s AND cw.checkpoint_ns = %(ns)s
+        AND cw.checkpoint_id = chain.checkpoint_id AND cw.channel = ANY(chain.pending))
+FROM chain ORDER BY chain.depth
+"""
+
+
+def _delta_chain(
+    serde: SerializerProtocol, thread_id: str, ns: str, checkpoint_id: str, channels: Sequence[str]
+) -> Plan[tuple[DeltaHistoryWalk, list[str]]]:
+    rows = yield Query(
+        DELTA_CHAIN,
+        {"thread_id": thread_id, "ns": ns, "checkpoint_id": checkpoint_id, "channels": list(channels)},
+    )
+    walk = DeltaHistoryWalk(channels)
+    visited = []
+    for ancestor_id, pending, inline, blobs, writes in rows:
+        values = {k: v for k, v in (inline or {}).items() if k in pending}
+        values.update(_decode_blobs(serde, blobs))
+        walk.visit(values, _decode_writes(serde, writes))
+        visited.append(ancestor_id)
+    return walk, visited
+
+
+def delta_history_plan(
+    serde: SerializerProtocol, config: RunnableConfig, channels: Sequence[str]
+) -> Plan[Mapping[str, DeltaChannelHistory]]:
+    thread_id, ns, checkpoint_id = config_location(config)
+    if not channels:
+        return {}
+    if checkpoint_id is None:
+        latest = yield Query(
+            "SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s "
+            "ORDER BY checkpoint_id DESC LIMIT 1",
+            (thread_id, ns),
+        )
+        if not latest:
+            return {}
+        checkpoint_id = latest[0][0]
+    walk, _ = yield from _delta_chain(serde, thread_id, ns, checkpoint_id, channels)
+    return walk.result()
+
+
+# -- deleting, copying, pruning --------------------------------------------------
+
+# Blobs no checkpoint of their thread references any more.
+DELETE_UNUSED_BLOBS = """
+DELETE FROM checkpoint_blobs b
+ WHERE b.thread_id = ANY(%s)
+   AND NOT EXISTS (
+       SELECT 1 FROM checkpoints c
+        WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+          AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)
+"""
+
+
+def delete_thread_plan(thread_id: str) -> Plan[None]:
+    for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
+        yield Execute(f"DELETE FROM {table} WHERE thread_id = %s", (str(thread_id),))
+
+
+def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan[None]:
+    run_ids = [str(r) for r in run_ids]
+    if not run_ids:
+        return
+    doomed = yield Query(
+        "DELETE FROM checkpoints WHERE metadata ->> 'run_id' = ANY(%s) "
+        "RETURNING thread_id, checkpoint_ns, checkpoint_id",
+        (run_ids,),
+    )
+    if not doomed:
+        return
+    threads, namespaces, ids = (list(column) for column in zip(*doomed))
+    yield Execute(
+        "DELETE FROM checkpoint_writes w USING unnest(%s::text[], %s::text[], %s::text[]) AS d(t, n, c) "
+        "WHERE w.thread_id = d.t AND w.checkpoint_ns = d.n AND w.checkpoint_id = d.c",
+        (threads, namespaces, ids),
+    )
+    yield Execute(DELETE_UNUSED_BLOBS, (sorted(set(threads)),))
+
+
+def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan[None]:
+    params = (target_thread_id, source_thread_id)
+    yield Execute(
+        "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
+        "checkpoint, metadata) SELECT %s, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
+        "checkpoint, metadata FROM checkpoints WHERE thread_id = %s "
+        "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
+        "checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata",
+        params,
+    )
+    yield Execute(
+        "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) "
+        "SELECT %s, checkpoint_ns, channel, version, type, blob FROM checkpoint_blobs WHERE thread_id = %s "
+        "ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING",
+        params,
+    )
+    yield Execute(
+        "INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, "
+        "channel, type, blob) SELECT %s, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, "
+        "type, blob FROM checkpoint_writes WHERE thread_id = %s "
+        "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING",
+        params,
+    )
+
+
+def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
+    """`delete` drops the threads; `keep_latest` keeps each namespace's latest
+    checkpoint plus the ancestors its delta channels replay from, then drops
+    blobs nothing references."""
+    if strategy not in ("keep_latest", "delete"):
+        raise ValueError(f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'")
+    thread_ids = [str(t) for t in thread_ids]
+    if strategy == "delete":
+        for thread_id in thread_ids:
+            yield from delete_thread_plan(thread_id)
+        return
+    for thread_id in thread_ids:
+        latest_rows = yield Query(
+            "SELECT DISTINCT ON (c.checkpoint_ns) c.checkpoint_ns, c.checkpoint_id, c.metadata, "
+            "c.checkpoint -> 'channel_values', "
+            "(SELECT array_agg(bl.channel) FROM jsonb_each_text(c.checkpoint -> 'channel_versions') cv "
+            "   JOIN checkpoint_blobs bl ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns "
+            "    AND bl.channel = cv.key AND bl.version = cv.value AND bl.type <> 'empty') "
+            "FROM checkpoints c WHERE c.thread_id = %s ORDER BY c.checkpoint_ns, c.checkpoint_id DESC",
+            (thread_id,),
+        )
+        for ns, latest_id, metadata, inline, blob_channels in latest_rows:
+            with_value = set(inline or {}) | set(blob_channels or ())
+            needed = delta_channels_needing_history(metadata or {}, with_value)
+            keep = [latest_id]
+            if needed:
+                _, visited = yield from _delta_chain(serde, thread_id, ns, latest_id, sorted(needed))
+                keep.extend(visited)
+            for table in ("checkpoint_writes", "checkpoints"):
+                yield Execute(
+                    f"DELETE FROM {table} WHERE thread_id = %s AND checkpoint_ns = %s "
+                    "AND NOT (checkpoint_id = ANY(%s))",
+                    (thread_id, ns, keep),
+                )
+    yield Execute(DELETE_UNUSED_BLOBS, (thread_ids,))

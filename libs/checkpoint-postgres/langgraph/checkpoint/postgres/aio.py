@@ -1,0 +1,271 @@
+"""`AsyncPostgresSaver`: the Postgres saver for asyncio (psycopg 3 async).
+
+It runs the same plans as `PostgresSaver`. Its sync methods work from other
+threads (they schedule the async ones on the saver's event loop) and fail at
+once on that loop's own thread, where waiting would deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool
+
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    DeltaChannelHistory,
+    RunnableConfig,
+    SerializerProtocol,
+)
+from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
+from langgraph.checkpoint.postgres import _plans as plans
+from langgraph.checkpoint.postgres.base import (
+    BasePostgresSaver,
+    setup_needs_autocommit,
+    translate_error,
+)
+
+__all__ = ["AsyncPostgresSaver"]
+
+Conn = psycopg.AsyncConnection | AsyncConnectionPool
+T = TypeVar("T")
+
+
+class AsyncPostgresSaver(BasePostgresSaver):
+    """Checkpoint saver on a psycopg `AsyncConnection` or `AsyncConnectionPool`."""
+
+    def __init__(
+        self,
+        conn: Conn,
+        pipe: psycopg.AsyncPipeline | None = None,
+        serde: SerializerProtocol | None = None,
+    ) -> None:
+        super().__init__(serde=serde)
+        if isinstance(conn, AsyncConnectionPool) and pipe is not None:
+            raise ValueError("pipeline mode needs a single connection, not an AsyncConnectionPool")
+        self.conn = conn
+        self.pipe = pipe
+        self.lock = asyncio.Lock()
+        try:
+            self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = None
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        pipeline: bool = False,
+        serde: SerializerProtocol | None = None,
+    ) -> AsyncIterator[AsyncPostgresSaver]:
+        """A saver on a new connection to `conn_string`, closed on exit."""
+        async with await psycopg.AsyncConnection.connect(
+            conn_string, autocommit=True, prepare_threshold=0
+        ) as conn:
+            if pipeline:
+                async with conn.pipeline() as pipe:
+                    yield cls(conn, pipe, serde=serde)
+            else:
+                yield cls(conn, serde=serde)
+
+    # -- running plans ---------------------------------------------------
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        self.loop = asyncio.get_running_loop()
+        if isinstance(self.conn, AsyncConnectionPool):
+            async with self.conn.connection() as conn:
+                yield conn
+        else:
+            if self.conn.closed:
+                raise translate_error(self, psycopg.OperationalError("closed"), self.conn)
+            async with self.lock:
+                yield self.conn
+
+    async def _run(self, plan: Plan, *, transaction: bool = True) -> Any:
+        attempts = 2 if isinstance(self.conn, AsyncConnectionPool) else 1
+        for attempt in range(attempts):
+            try:
+                async with self._connection() as conn:
+                    return await self._drive(conn, plan, transaction or not conn.autocommit)
+            except psycopg.OperationalError as exc:
+                if attempt + 1 < attempts and not isinstance(exc, psycopg.errors.QueryCanceled):
+                    continue  # the pool hands out a fresh connection next time
+                raise translate_error(self, exc, self.conn) from exc
+            except psycopg.Error as exc:
+                raise translate_error(self, exc) from exc
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    async def _drive(conn: psycopg.AsyncConnection, plan: Plan, transaction: bool) -> Any:
+        async with conn.cursor(binary=True, row_factory=tuple_row) as cur:
+
+            async def execute(step: Step) -> Any:
+                if isinstance(step, ExecuteMany):
+                    await cur.executemany(step.sql, step.rows)
+                    return None
+                await cur.execute(step.sql, step.params)
+                return await cur.fetchall() if isinstance(step, Query) else None
+
+            if not transaction:
+                return await adrive(plan, execute)
+            async with conn.transaction():
+                return await adrive(plan, execute)
+
+    async def setup(self) -> None:
+        """Create the tables or run the migrations they miss. Idempotent, and safe
+        from several processes at once (an advisory lock serializes them)."""
+        async with self._connection() as conn:
+            was_autocommit = conn.autocommit
+            if not was_autocommit:
+                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    raise setup_needs_autocommit(self)
+                await conn.set_autocommit(True)
+            try:
+                async with conn.cursor(row_factory=tuple_row) as cur:
+
+                    async def execute(step: Step) -> Any:
+                        await cur.execute(step.sql, step.params)  # type: ignore[union-attr]
+                        return await cur.fetchall() if isinstance(step, Query) else None
+
+                    await adrive(plans.setup_plan(), execute)
+            finally:
+                if not was_autocommit:
+                    await conn.set_autocommit(False)
+
+    # -- the saver interface (async) ----------------------------------------
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return await self._run(plans.get_tuple_plan(self.serde, config), transaction=False)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        plan = plans.list_plan(self.serde, config, filter, before, limit)
+        for item in await self._run(plan, transaction=False):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        statement, returned = plans.prepare_put(self.serde, config, checkpoint, metadata, new_versions)
+        return await self._run(plans.put_plan(statement, returned), transaction=False)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        statement = plans.prepare_writes(self.serde, config, writes, task_id, task_path)
+        await self._run(plans.put_writes_plan(statement), transaction=False)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await self._run(plans.delete_thread_plan(thread_id))
+
+    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+        await self._run(plans.delete_for_runs_plan(run_ids))
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        await self._run(plans.copy_thread_plan(source_thread_id, target_thread_id))
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        await self._run(plans.prune_plan(self.serde, thread_ids, strategy))
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        plan = plans.delta_history_plan(self.serde, config, channels)
+        return await self._run(plan, transaction=False)
+
+    # -- sync methods: run on the saver's loop from another thread ------------
+
+    def _from_thread(self, coro: Coroutine[Any, Any, T]) -> T:
+        loop = self.loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and running is loop:
+            coro.close()
+            raise asyncio.InvalidStateError(
+                "AsyncPostgresSaver's sync methods cannot be called from its own event loop "
+                "(that would deadlock): await the async methods instead (e.g. `await "
+                "saver.aget_tuple(config)`, `graph.ainvoke(...)`), or call them from another thread"
+            )
+        if loop is None or loop.is_closed() or not loop.is_running():
+            coro.close()
+            raise RuntimeError(
+                "AsyncPostgresSaver's sync methods need its event loop running in another "
+                "thread: use the async methods, or PostgresSaver for sync code"
+            )
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self._from_thread(self.aget_tuple(config))
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        plan = plans.list_plan(self.serde, config, filter, before, limit)
+        yield from self._from_thread(self._run(plan, transaction=False))
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self._from_thread(self.aput(config, checkpoint, metadata, new_versions))
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        return self._from_thread(self.aput_writes(config, writes, task_id, task_path))
+
+    def delete_thread(self, thread_id: str) -> None:
+        return self._from_thread(self.adelete_thread(thread_id))
+
+    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
+        return self._from_thread(self.adelete_for_runs(run_ids))
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        return self._from_thread(self.acopy_thread(source_thread_id, target_thread_id))
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        return self._from_thread(self.aprune(thread_ids, strategy=strategy))
+
+    def get_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Mapping[str, DeltaChannelHistory]:
+        return self._from_thread(self.aget_delta_channel_history(config=config, channels=channels))
