@@ -50,10 +50,12 @@ class EncryptedSerializer(SerializerProtocol):
     def from_pycryptodome_aes(
         cls, serde: SerializerProtocol = JsonPlusSerializer(), **kwargs: Any
     ) -> EncryptedSerializer:
-        """AES-GCM with pycryptodome (`pip install langgraph-checkpoint[crypto]`).
+        """Authenticated AES with pycryptodome (`pip install langgraph-checkpoint[crypto]`).
 
         The key comes from `key=` (16, 24 or 32 bytes) or the `LANGGRAPH_AES_KEY`
-        environment variable. Other keyword arguments go to `AES.new`.
+        environment variable. The default mode is EAX, which is what the
+        reference package writes, so encrypted databases move between the two;
+        pass `mode=AES.MODE_GCM` for GCM. Other keyword arguments go to `AES.new`.
         """
         try:
             from Crypto.Cipher import AES
@@ -72,18 +74,18 @@ class EncryptedSerializer(SerializerProtocol):
             key = key.encode()
         if len(key) not in (16, 24, 32):
             raise ValueError(f"AES key must be 16, 24 or 32 bytes long, got {len(key)}")
-        return cls(_AesGcmCipher(AES, key, kwargs), serde)
+        return cls(_AesCipher(AES, key, kwargs), serde)
 
 
-class _AesGcmCipher(CipherProtocol):
-    """AES in GCM mode; stored as nonce (16) + tag (16) + ciphertext."""
+class _AesCipher(CipherProtocol):
+    """AES in an authenticated mode; stored as nonce (16) + tag (16) + ciphertext."""
 
     name = "aes"
 
     def __init__(self, aes_module: Any, key: bytes, options: dict[str, Any]) -> None:
         self._aes = aes_module
         self._key = key
-        self._options = {"mode": aes_module.MODE_GCM, **options}
+        self._options = {"mode": aes_module.MODE_EAX, **options}
 
     def encrypt(self, plaintext: bytes) -> tuple[str, bytes]:
         cipher = self._aes.new(self._key, **self._options)
@@ -92,7 +94,7 @@ class _AesGcmCipher(CipherProtocol):
 
     def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
         if ciphername != self.name:
-            raise ValueError(f"unsupported cipher {ciphername!r}: this serializer uses AES-GCM")
+            raise ValueError(f"unsupported cipher {ciphername!r}: this serializer uses AES")
         nonce, tag, body = ciphertext[:16], ciphertext[16:32], ciphertext[32:]
         cipher = self._aes.new(self._key, nonce=nonce, **self._options)
         return cipher.decrypt_and_verify(body, tag)
