@@ -101,7 +101,10 @@ class PostgresSaver(BasePostgresSaver):
                     return self._drive(conn, plan, transaction or not conn.autocommit)
             except psycopg.OperationalError as exc:
                 if attempt + 1 < attempts and not isinstance(exc, psycopg.errors.QueryCanceled):
-                    continue  # the pool hands out a fresh connection next time
+                    # The server dropped connections (restart, failover): let the
+                    # pool discard every broken one, then retry on a fresh one.
+                    self.conn.check()
+                    continue
                 raise translate_error(self, exc, self.conn) from exc
             except psycopg.Error as exc:
                 raise translate_error(self, exc) from exc

@@ -1,0 +1,222 @@
+"""PostgresSaver / AsyncPostgresSaver on a real server: compatibility,
+concurrency, recovery, errors. The contract itself is covered by the
+conformance suite (libs/checkpoint-conformance)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.postgres import _plans
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.types import Command
+from testsupport.compat_graph import build_compat_graph, view_history
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def restore(server, dump: str) -> str:
+    uri = server.new_database("restored")
+    subprocess.run(
+        ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(FIXTURES / dump), uri],
+        check=True,
+        capture_output=True,
+    )
+    return uri
+
+
+def put_one(saver, thread_id, value, parent=None, metadata=None):
+    version = saver.get_next_version(None, None)
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = {"v": value}
+    checkpoint["channel_versions"] = {"v": version}
+    config = parent or {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+    return saver.put(config, checkpoint, metadata or {"step": 0}, {"v": version})
+
+
+@pytest.fixture(scope="module")
+def ready_uri(postgres_uri):
+    with PostgresSaver.from_conn_string(postgres_uri) as saver:
+        saver.setup()
+    return postgres_uri
+
+
+# -- compatibility ---------------------------------------------------------------
+
+
+def test_reference_dump_reads_back_exactly_and_resumes(postgres_server):
+    uri = restore(postgres_server, "upstream-postgres.sql")
+    expected = json.loads((FIXTURES / "upstream-postgres.expected.json").read_text())
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()  # recognises the reference's migrations: nothing to do
+        graph = build_compat_graph(saver)
+        for thread_id, view in expected.items():
+            assert view_history(saver, thread_id) == view["history"]
+            state = graph.get_state({"configurable": {"thread_id": thread_id}})
+            assert list(state.next) == view["next"]
+            assert {k: repr(v) for k, v in state.values.items()} == view["values"]
+        result = graph.invoke(Command(resume="yes"), {"configurable": {"thread_id": "visible-thread-1"}})
+    assert result["approved"] is True and result["messages"][-1].content == "looked up"
+    with psycopg.connect(uri) as conn:
+        assert conn.execute("SELECT max(v) FROM checkpoint_migrations").fetchone() == (9,)
+
+
+async def test_reference_dump_resumes_with_async_saver(postgres_server):
+    uri = restore(postgres_server, "upstream-postgres.sql")
+    async with AsyncPostgresSaver.from_conn_string(uri) as saver:
+        graph = build_compat_graph(saver)
+        config = {"configurable": {"thread_id": "visible-thread-1"}}
+        result = await graph.ainvoke(Command(resume="no"), config)
+    assert result["approved"] is False
+
+
+def test_reference_reads_what_we_write(postgres_server):
+    """`ours.sql` is a dump of a database our saver wrote; the json is what the
+    reference read from it (see fixtures/make_ours_fixture.py)."""
+    uri = restore(postgres_server, "ours.sql")
+    seen_by_reference = json.loads((FIXTURES / "ours.read-by-reference.json").read_text())
+    with PostgresSaver.from_conn_string(uri) as saver:
+        for thread_id, view in seen_by_reference.items():
+            assert view_history(saver, thread_id) == view["history"]
+
+
+def test_setup_from_two_processes_at_once(postgres_server):
+    uri = postgres_server.new_database("setup")
+    script = textwrap.dedent(
+        f"""
+        from langgraph.checkpoint.postgres import PostgresSaver
+        with PostgresSaver.from_conn_string({uri!r}) as saver:
+            saver.setup()
+        """
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    with psycopg.connect(uri) as conn:
+        versions = [row[0] for row in conn.execute("SELECT v FROM checkpoint_migrations ORDER BY v")]
+    assert versions == list(range(len(_plans.MIGRATIONS)))
+
+
+# -- connections as users open them --------------------------------------------------
+
+
+def test_plain_connection_without_autocommit_or_tuple_rows(ready_uri):
+    with psycopg.connect(ready_uri, row_factory=dict_row) as conn:  # autocommit off
+        saver = PostgresSaver(conn)
+        config = put_one(saver, "plain", 1)
+        saver.put_writes(config, [("v", 2)], "t")
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with psycopg.connect(ready_uri) as other:  # committed, visible elsewhere
+        assert PostgresSaver(other).get_tuple(config).pending_writes == [("t", "v", 2)]
+
+
+def test_setup_on_a_non_autocommit_connection(postgres_server):
+    uri = postgres_server.new_database("manual")
+    with psycopg.connect(uri) as conn:
+        saver = PostgresSaver(conn)
+        saver.setup()
+        assert conn.autocommit is False
+        put_one(saver, "t", 1)
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+def test_clear_errors(postgres_server, ready_uri):
+    fresh = postgres_server.new_database("nosetup")
+    with PostgresSaver.from_conn_string(fresh) as saver:
+        with pytest.raises(RuntimeError, match=r"setup\(\)"):
+            saver.get_tuple({"configurable": {"thread_id": "t"}})
+    with PostgresSaver.from_conn_string(ready_uri) as saver:
+        with pytest.raises(ValueError, match="thread_id"):
+            saver.put({"configurable": {}}, empty_checkpoint(), {}, {})
+        with pytest.raises(NotImplementedError, match="AsyncPostgresSaver"):
+            asyncio.run(saver.aget_tuple({"configurable": {"thread_id": "t"}}))
+    with pytest.raises(RuntimeError, match="closed"):
+        saver.get_tuple({"configurable": {"thread_id": "t"}})
+
+
+async def test_async_saver_sync_methods(ready_uri):
+    async with AsyncPostgresSaver.from_conn_string(ready_uri) as saver:
+        config = await asyncio.to_thread(put_one, saver, "from-thread", 3)
+        assert (await saver.aget_tuple(config)).checkpoint["channel_values"] == {"v": 3}
+        with pytest.raises(asyncio.InvalidStateError):
+            saver.get_tuple(config)
+
+
+def test_filter_keys_never_reach_sql_text():
+    key = "x') OR 1=1; DROP TABLE checkpoints; --"
+    step = next(_plans.list_plan(PostgresSaver.serde, None, {key: 1}, None, None))
+    assert "DROP" not in step.sql
+    assert any(key in json.dumps(getattr(p, "obj", None)) for p in step.params)
+
+
+# -- concurrency and recovery --------------------------------------------------------------
+
+
+def test_fifty_threads_on_a_pool(ready_uri):
+    with ConnectionPool(ready_uri, min_size=4, max_size=20, open=True) as pool:
+        saver = PostgresSaver(pool)
+
+        def worker(n):
+            config = None
+            for i in range(10):
+                config = put_one(saver, f"pool-{n}", i, parent=config)
+                saver.put_writes(config, [("v", i)], "task")
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        for n in range(50):
+            history = list(saver.list({"configurable": {"thread_id": f"pool-{n}"}}))
+            assert len(history) == 10 and history[0].pending_writes == [("task", "v", 9)]
+
+
+async def test_two_hundred_tasks_and_writers_sharing_a_thread(ready_uri):
+    async with AsyncConnectionPool(ready_uri, min_size=4, max_size=40, open=False) as pool:
+        saver = AsyncPostgresSaver(pool)
+
+        async def worker(name, count):
+            config = {"configurable": {"thread_id": name, "checkpoint_ns": ""}}
+            for i in range(count):
+                version = saver.get_next_version(None, None)
+                checkpoint = empty_checkpoint()
+                checkpoint["channel_values"] = {"v": i}
+                checkpoint["channel_versions"] = {"v": version}
+                config = await saver.aput(config, checkpoint, {"step": i}, {"v": version})
+
+        await asyncio.wait_for(
+            asyncio.gather(
+                *(worker(f"task-{n}", 3) for n in range(200)),
+                *(worker("shared", 10) for _ in range(5)),
+            ),
+            timeout=120,
+        )
+        for n in range(200):
+            assert len([c async for c in saver.alist({"configurable": {"thread_id": f"task-{n}"}})]) == 3
+        assert len([c async for c in saver.alist({"configurable": {"thread_id": "shared"}})]) == 50
+
+
+def test_pool_recovers_after_server_restart(postgres_server, ready_uri):
+    with ConnectionPool(ready_uri, min_size=2, max_size=4, open=True) as pool:
+        saver = PostgresSaver(pool)
+        before = put_one(saver, "restart", 1)
+        postgres_server.restart()
+        after = put_one(saver, "restart", 2, parent=before)  # retried on a fresh connection
+        history = list(saver.list({"configurable": {"thread_id": "restart"}}))
+        assert [h.checkpoint["channel_values"]["v"] for h in history] == [2, 1]
+        assert saver.get_tuple(after).parent_config["configurable"]["checkpoint_id"] == before["configurable"]["checkpoint_id"]
