@@ -1,0 +1,293 @@
+"""One benchmark run, through the public API only, so that the very same file
+runs on this family and on the reference packages (in their own venv).
+
+    python bench/workload.py --saver sqlite --dir /tmp/x [--uri postgresql://...]
+
+Prints one JSON object: operations per second and bytes stored.
+Workload: THREADS conversation threads × STEPS steps, each step a checkpoint
+whose message list grew by one LangChain message, plus one pending write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+THREADS = 10
+STEPS = 60
+
+
+def message(i: int):
+    if i % 3 == 0:
+        return HumanMessage(content=f"question {i}: " + "words " * 20, id=f"h{i}")
+    if i % 3 == 1:
+        call = {"name": "search", "args": {"q": f"query {i}", "k": 3}, "id": f"call{i}"}
+        return AIMessage(content=f"thinking about {i}", tool_calls=[call], id=f"a{i}")
+    return ToolMessage(content="result " * 30, tool_call_id=f"call{i - 1}", id=f"t{i}")
+
+
+def checkpoint_at(saver, step: int, messages: list, versions: dict) -> tuple[dict, dict]:
+    from langgraph.checkpoint.base import uuid6
+
+    versions = dict(versions)
+    versions["messages"] = saver.get_next_version(versions.get("messages"), None)
+    checkpoint = {
+        "v": 2,
+        "id": str(uuid6(clock_seq=step)),
+        "ts": datetime.now(timezone.utc).isoformat(),
+        "channel_values": {"messages": messages, "step": step},
+        "channel_versions": versions | {"step": versions["messages"]},
+        "versions_seen": {"agent": {"messages": versions["messages"]}},
+        "updated_channels": ["messages", "step"],
+    }
+    return checkpoint, {"messages": versions["messages"], "step": versions["messages"]}
+
+
+# -- sync savers -------------------------------------------------------------------------
+
+
+def run_thread_sync(saver, thread: int) -> None:
+    config = {"configurable": {"thread_id": f"bench-{thread}", "checkpoint_ns": ""}}
+    messages: list = []
+    versions: dict = {}
+    for step in range(STEPS):
+        messages = [*messages, message(step)]
+        checkpoint, new_versions = checkpoint_at(saver, step, messages, versions)
+        versions = checkpoint["channel_versions"]
+        config = saver.put(config, checkpoint, {"source": "loop", "step": step, "user": "u"}, new_versions)
+        saver.put_writes(config, [("messages", [message(step + 1)])], f"task-{step}")
+
+
+def measure_sync(saver) -> dict:
+    with ThreadPoolExecutor(THREADS) as pool:
+        start = time.perf_counter()
+        list(pool.map(lambda t: run_thread_sync(saver, t), range(THREADS)))
+        put_s = time.perf_counter() - start
+    latest = [{"configurable": {"thread_id": f"bench-{t}", "checkpoint_ns": ""}} for t in range(THREADS)]
+    reps = 20
+    start = time.perf_counter()
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(lambda c: [saver.get_tuple(c) for _ in range(reps)], latest))
+    get_s = time.perf_counter() - start
+    start = time.perf_counter()
+    rows = sum(len(list(saver.list(c))) for c in latest)
+    list_s = time.perf_counter() - start
+    return {
+        "put+put_writes/s": THREADS * STEPS / put_s,
+        "get_tuple/s": THREADS * reps / get_s,
+        "list rows/s": rows / list_s,
+    }
+
+
+# -- async savers --------------------------------------------------------------------------
+
+
+async def run_thread_async(saver, thread: int) -> None:
+    config = {"configurable": {"thread_id": f"bench-{thread}", "checkpoint_ns": ""}}
+    messages: list = []
+    versions: dict = {}
+    for step in range(STEPS):
+        messages = [*messages, message(step)]
+        checkpoint, new_versions = checkpoint_at(saver, step, messages, versions)
+        versions = checkpoint["channel_versions"]
+        config = await saver.aput(config, checkpoint, {"source": "loop", "step": step, "user": "u"}, new_versions)
+        await saver.aput_writes(config, [("messages", [message(step + 1)])], f"task-{step}")
+
+
+async def measure_async(saver) -> dict:
+    start = time.perf_counter()
+    await asyncio.gather(*(run_thread_async(saver, t) for t in range(THREADS)))
+    put_s = time.perf_counter() - start
+    latest = [{"configurable": {"thread_id": f"bench-{t}", "checkpoint_ns": ""}} for t in range(THREADS)]
+    reps = 20
+
+    async def gets(config):
+        for _ in range(reps):
+            await saver.aget_tuple(config)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(gets(c) for c in latest))
+    get_s = time.perf_counter() - start
+    start = time.perf_counter()
+    rows = 0
+    for config in latest:
+        rows += len([item async for item in saver.alist(config)])
+    list_s = time.perf_counter() - start
+    return {
+        "put+put_writes/s": THREADS * STEPS / put_s,
+        "get_tuple/s": THREADS * reps / get_s,
+        "list rows/s": rows / list_s,
+    }
+
+
+# -- end to end: a 3-node graph over a growing message list ------------------------------------
+
+TURNS = 15
+
+
+def agent_graph(saver):
+    from langgraph.graph import START, MessagesState, StateGraph
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("plan", lambda s: {"messages": [message(len(s["messages"]) * 3 + 1)]})
+    builder.add_node("act", lambda s: {"messages": [message(len(s["messages"]) * 3 + 2)]})
+    builder.add_node("answer", lambda s: {"messages": [AIMessage(content="done " * 10)]})
+    builder.add_edge(START, "plan")
+    builder.add_edge("plan", "act")
+    builder.add_edge("act", "answer")
+    return builder.compile(checkpointer=saver)
+
+
+def measure_graph_sync(saver) -> float:
+    graph = agent_graph(saver)
+
+    def turns(thread: int) -> None:
+        config = {"configurable": {"thread_id": f"graph-{thread}"}}
+        for turn in range(TURNS):
+            graph.invoke({"messages": [HumanMessage(content=f"turn {turn}")]}, config)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(turns, range(THREADS)))
+    return THREADS * TURNS / (time.perf_counter() - start)
+
+
+async def measure_graph_async(saver) -> float:
+    graph = agent_graph(saver)
+
+    async def turns(thread: int) -> None:
+        config = {"configurable": {"thread_id": f"graph-{thread}"}}
+        for turn in range(TURNS):
+            await graph.ainvoke({"messages": [HumanMessage(content=f"turn {turn}")]}, config)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(turns(t) for t in range(THREADS)))
+    return THREADS * TURNS / (time.perf_counter() - start)
+
+
+# -- serializer -------------------------------------------------------------------------------
+
+
+def measure_serde() -> dict:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    serde = JsonPlusSerializer()
+    conversation = [message(i) for i in range(120)]
+    rounds = 60
+    start = time.perf_counter()
+    for _ in range(rounds):
+        serde.loads_typed(serde.dumps_typed(conversation))
+    return {"serde round trips/s (120 msgs)": rounds / (time.perf_counter() - start)}
+
+
+# -- sizes --------------------------------------------------------------------------------------
+
+
+def sqlite_bytes(path: str) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+
+
+def postgres_bytes(uri: str) -> int:
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("VACUUM")
+        (size,) = conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
+        ).fetchone()
+    return int(size)
+
+
+def run(kind: str, directory: str, uri: str | None) -> dict:
+    result: dict = {}
+    if kind == "serde":
+        return measure_serde()
+    if kind == "memory":
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        saver = InMemorySaver()
+        result = measure_sync(saver)
+        result["e2e turns/s"] = measure_graph_sync(InMemorySaver())
+    elif kind == "sqlite":
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        path = os.path.join(directory, "bench.db")
+        with SqliteSaver.from_conn_string(path) as saver:
+            saver.setup()
+            result = measure_sync(saver)
+            result["bytes stored"] = sqlite_bytes(path)
+        with SqliteSaver.from_conn_string(os.path.join(directory, "graph.db")) as saver:
+            result["e2e turns/s"] = measure_graph_sync(saver)
+    elif kind == "async_sqlite":
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        async def main() -> dict:
+            path = os.path.join(directory, "abench.db")
+            async with AsyncSqliteSaver.from_conn_string(path) as saver:
+                await saver.setup()
+                out = await measure_async(saver)
+            out["bytes stored"] = sqlite_bytes(path)
+            async with AsyncSqliteSaver.from_conn_string(os.path.join(directory, "agraph.db")) as saver:
+                out["e2e turns/s"] = await measure_graph_async(saver)
+            return out
+
+        result = asyncio.run(main())
+    elif kind == "postgres":
+        from psycopg_pool import ConnectionPool
+
+        from langgraph.checkpoint.postgres import PostgresSaver
+
+        from psycopg.rows import dict_row
+
+        # The reference saver needs dict rows; ours takes any row factory.
+        kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+        with ConnectionPool(uri, min_size=THREADS, max_size=THREADS, kwargs=kwargs) as pool:
+            saver = PostgresSaver(pool)
+            saver.setup()
+            result = measure_sync(saver)
+            result["e2e turns/s"] = measure_graph_sync(saver)
+        result["bytes stored"] = postgres_bytes(uri)
+    elif kind == "async_postgres":
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        async def main() -> dict:
+            kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+            async with AsyncConnectionPool(uri, min_size=THREADS, max_size=THREADS, kwargs=kwargs, open=False) as pool:
+                saver = AsyncPostgresSaver(pool)
+                await saver.setup()
+                out = await measure_async(saver)
+                out["e2e turns/s"] = await measure_graph_async(saver)
+            return out
+
+        result = asyncio.run(main())
+        result["bytes stored"] = postgres_bytes(uri)
+    else:
+        raise SystemExit(f"unknown saver {kind!r}")
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--saver", required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--uri")
+    args = parser.parse_args()
+    print(json.dumps(run(args.saver, args.dir, args.uri)))
+    sys.stdout.flush()
