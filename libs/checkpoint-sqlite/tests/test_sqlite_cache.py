@@ -1,0 +1,35 @@
+"""SqliteCache on a real file, shared by two cache objects (as two processes would)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from langgraph.cache.sqlite import SqliteCache
+
+
+def test_get_set_ttl_clear_across_instances(tmp_path):
+    path = str(tmp_path / "cache.db")
+    writer, reader = SqliteCache(path=path), SqliteCache(path=path)
+    writer.set({(("a", "b"), "k"): ({"v": 1}, 1), (("a",), "k2"): (2, None), (("z",), "k"): ("z", None)})
+    assert reader.get([(("a", "b"), "k"), (("a",), "k2"), (("a",), "missing")]) == {
+        (("a", "b"), "k"): {"v": 1},
+        (("a",), "k2"): 2,
+    }
+    # the reference package's table layout
+    rows = sqlite3.connect(path).execute("SELECT ns, key, encoding FROM cache ORDER BY ns").fetchall()
+    assert rows == [("a", "k2", "msgpack"), ("a,b", "k", "msgpack"), ("z", "k", "msgpack")]
+    time.sleep(1.1)
+    assert reader.get([(("a", "b"), "k")]) == {}
+    reader.clear([("a",)])
+    assert writer.get([(("a",), "k2"), (("z",), "k")]) == {(("z",), "k"): "z"}
+    writer.clear()
+    assert reader.get([(("z",), "k")]) == {}
+
+
+async def test_async_methods(tmp_path):
+    cache = SqliteCache(path=str(tmp_path / "a.db"))
+    await cache.aset({(("n",), "k"): ([1], None)})
+    assert await cache.aget([(("n",), "k")]) == {(("n",), "k"): [1]}
+    await cache.aclear()
+    assert await cache.aget([(("n",), "k")]) == {}
