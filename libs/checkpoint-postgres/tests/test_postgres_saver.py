@@ -220,3 +220,16 @@ def test_pool_recovers_after_server_restart(postgres_server, ready_uri):
         history = list(saver.list({"configurable": {"thread_id": "restart"}}))
         assert [h.checkpoint["channel_values"]["v"] for h in history] == [2, 1]
         assert saver.get_tuple(after).parent_config["configurable"]["checkpoint_id"] == before["configurable"]["checkpoint_id"]
+
+
+def test_reference_store_database_migrates_and_reads(postgres_server):
+    from langgraph.store.postgres import PostgresStore
+
+    uri = restore(postgres_server, "upstream-store.sql")
+    with PostgresStore.from_conn_string(uri) as store:
+        store.setup()
+        assert store.get(("users", "u1"), "prefs").value == {"theme": "dark", "langs": ["en", "fr"], "n": 3}
+        assert [i.key for i in store.search(("users",), filter={"n": {"$gt": 5}})] == ["prefs"]
+        assert store.list_namespaces() == [("users", "u1"), ("users", "u2")]
+    with psycopg.connect(uri) as conn:
+        assert conn.execute("SELECT max(v) FROM store_migrations").fetchone() == (4,)

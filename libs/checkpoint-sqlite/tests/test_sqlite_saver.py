@@ -254,3 +254,14 @@ def test_filter_keys_never_reach_sql_text(tmp_path):
     step = next(_plans.list_plan(saver.serde, None, {key: "x", "$.a[0]": 1}, None, None))
     assert key in step.params and "$.a[0]" in step.params
     assert "DROP" not in step.sql and "$.a[0]" not in step.sql
+
+
+def test_reference_store_file_reads_back(tmp_path):
+    from langgraph.store.sqlite import SqliteStore
+
+    with SqliteStore.from_conn_string(fixture_copy("upstream-store.db", tmp_path)) as store:
+        store.setup()
+        assert store.get(("users", "u1"), "prefs").value == {"theme": "dark", "langs": ["en", "fr"], "n": 3}
+        assert [i.namespace for i in store.search(("users",), filter={"n": {"$gte": 5}})] == [("users", "u2")]
+        assert store.get(("docs",), "readme").value == {"text": "héllo 漢字"}
+        assert store.list_namespaces(prefix=("users",)) == [("users", "u1"), ("users", "u2")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -29,6 +29,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
 from langgraph.checkpoint.postgres import _plans as plans
+from langgraph.checkpoint.postgres._conn import borrow
 from langgraph.checkpoint.postgres.base import (
     BasePostgresSaver,
     setup_needs_autocommit,
@@ -81,16 +82,8 @@ class PostgresSaver(BasePostgresSaver):
 
     # -- running plans ---------------------------------------------------
 
-    @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection]:
-        if isinstance(self.conn, ConnectionPool):
-            with self.conn.connection() as conn:
-                yield conn
-        else:
-            if self.conn.closed:
-                raise translate_error(self, psycopg.OperationalError("closed"), self.conn)
-            with self.lock:
-                yield self.conn
+    def _connection(self) -> AbstractContextManager[psycopg.Connection]:
+        return borrow(self, self.conn, self.lock)
 
     def _run(self, plan: Plan, *, transaction: bool = True) -> Any:
         """Run a plan; single-statement plans skip BEGIN/COMMIT on autocommit connections."""

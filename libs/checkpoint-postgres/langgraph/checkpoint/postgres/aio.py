@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -27,6 +27,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
 from langgraph.checkpoint.postgres import _plans as plans
+from langgraph.checkpoint.postgres._conn import aborrow
 from langgraph.checkpoint.postgres.base import (
     BasePostgresSaver,
     setup_needs_autocommit,
@@ -80,17 +81,9 @@ class AsyncPostgresSaver(BasePostgresSaver):
 
     # -- running plans ---------------------------------------------------
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+    def _connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection]:
         self.loop = asyncio.get_running_loop()
-        if isinstance(self.conn, AsyncConnectionPool):
-            async with self.conn.connection() as conn:
-                yield conn
-        else:
-            if self.conn.closed:
-                raise translate_error(self, psycopg.OperationalError("closed"), self.conn)
-            async with self.lock:
-                yield self.conn
+        return aborrow(self, self.conn, self.lock)
 
     async def _run(self, plan: Plan, *, transaction: bool = True) -> Any:
         attempts = 2 if isinstance(self.conn, AsyncConnectionPool) else 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple, TypedDict, Union
 
 from langgraph.store.base.embed import (
@@ -487,6 +488,35 @@ def matches_filter(value: Mapping[str, Any], filter: Mapping[str, Any] | None) -
     if not filter:
         return True
     return all(_condition_holds(_value_at(value, key), cond) for key, cond in filter.items())
+
+
+def namespace_matches(namespace: tuple[str, ...], condition: MatchCondition) -> bool:
+    """Whether a namespace matches a prefix/suffix pattern (`"*"` matches any label)."""
+    path = tuple(condition.path)
+    if len(path) > len(namespace):
+        return False
+    window = namespace[: len(path)] if condition.match_type == "prefix" else namespace[len(namespace) - len(path) :]
+    return all(p == "*" or p == label for p, label in zip(path, window))
+
+
+def texts_to_embed(ops: Sequence[Op], index: IndexConfig | None) -> list[tuple[int, str, str]]:
+    """(op position, field path, text) for every put that is indexed."""
+    if index is None:
+        return []
+    found = []
+    for position, op in enumerate(ops):
+        if not isinstance(op, PutOp) or op.value is None or op.index is False:
+            continue
+        for path in op.index or index.get("fields") or ["$"]:
+            for text in get_text_at_path(op.value, path):
+                found.append((position, path, text))
+    return found
+
+
+def queries_to_embed(ops: Sequence[Op], index: IndexConfig | None) -> list[str]:
+    if index is None:
+        return []
+    return sorted({op.query for op in ops if isinstance(op, SearchOp) and op.query})
 
 
 def now_utc() -> datetime:

@@ -24,7 +24,10 @@ from langgraph.store.base import (
     ensure_embeddings,
     get_text_at_path,
     matches_filter,
+    namespace_matches,
     now_utc,
+    queries_to_embed,
+    texts_to_embed,
     tokenize_path,
 )
 
@@ -43,15 +46,6 @@ __all__ = [
     "get_text_at_path",
     "tokenize_path",
 ]
-
-
-def namespace_matches(namespace: tuple[str, ...], condition: MatchCondition) -> bool:
-    """Whether a namespace matches a prefix/suffix pattern (`"*"` matches any label)."""
-    path = tuple(condition.path)
-    if len(path) > len(namespace):
-        return False
-    window = namespace[: len(path)] if condition.match_type == "prefix" else namespace[len(namespace) - len(path) :]
-    return all(p == "*" or p == label for p, label in zip(path, window))
 
 
 def cosine_similarities(query: list[float], vectors: list[list[float]]) -> list[float]:
@@ -102,18 +96,18 @@ class InMemoryStore(BaseStore):
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)
-        texts = self._texts_to_embed(ops)
+        texts = texts_to_embed(ops, self.index_config)
         vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
-        queries = self._queries(ops)
+        queries = queries_to_embed(ops, self.index_config)
         query_vectors = {q: self.embeddings.embed_query(q) for q in queries} if queries else {}
         return self._apply(ops, texts, vectors, query_vectors)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = list(ops)
-        texts = self._texts_to_embed(ops)
+        texts = texts_to_embed(ops, self.index_config)
         vectors = await self._aembed_documents([t for _, _, t in texts]) if texts else []
         query_vectors = {}
-        for query in self._queries(ops):
+        for query in queries_to_embed(ops, self.index_config):
             query_vectors[query] = (await self._aembed_documents([query]))[0]
         return self._apply(ops, texts, vectors, query_vectors)
 
@@ -124,24 +118,6 @@ class InMemoryStore(BaseStore):
         return await asyncio.get_running_loop().run_in_executor(
             None, self.embeddings.embed_documents, texts
         )
-
-    def _texts_to_embed(self, ops: Sequence[Op]) -> list[tuple[int, str, str]]:
-        """(op position, field path, text) for every put that needs embedding."""
-        if self.index_config is None:
-            return []
-        found = []
-        for position, op in enumerate(ops):
-            if not isinstance(op, PutOp) or op.value is None or op.index is False:
-                continue
-            for path in op.index or self.index_config["fields"]:
-                for text in get_text_at_path(op.value, path):
-                    found.append((position, path, text))
-        return found
-
-    def _queries(self, ops: Sequence[Op]) -> set[str]:
-        if self.index_config is None:
-            return set()
-        return {op.query for op in ops if isinstance(op, SearchOp) and op.query}
 
     def _apply(
         self,

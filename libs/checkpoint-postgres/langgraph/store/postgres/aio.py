@@ -1,0 +1,170 @@
+"""`AsyncPostgresStore`: the Postgres store for asyncio (psycopg 3 async).
+
+Concurrent calls are coalesced into one batch (`AsyncBatchedBaseStore`); the
+batch runs the same plans as `PostgresStore`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool
+
+from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
+from langgraph.checkpoint.postgres._conn import aborrow
+from langgraph.checkpoint.postgres.base import translate_error
+from langgraph.store.base import (
+    GetOp,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+    queries_to_embed,
+    texts_to_embed,
+)
+from langgraph.store.base.batch import AsyncBatchedBaseStore
+from langgraph.store.postgres.base import BasePostgresStore, PoolConfig, PostgresIndexConfig, Row
+
+__all__ = [
+    "AsyncBatchedBaseStore",
+    "AsyncPostgresStore",
+    "BasePostgresStore",
+    "GetOp",
+    "ListNamespacesOp",
+    "PoolConfig",
+    "PostgresIndexConfig",
+    "PutOp",
+    "Row",
+    "SearchOp",
+    "TTLConfig",
+]
+
+
+class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
+    """Store on a psycopg `AsyncConnection` or `AsyncConnectionPool`."""
+
+    supports_ttl = True  # BaseStore, earlier in the MRO, says False
+
+    def __init__(
+        self,
+        conn: psycopg.AsyncConnection | AsyncConnectionPool,
+        *,
+        pipe: psycopg.AsyncPipeline | None = None,
+        deserializer: Any = None,
+        index: PostgresIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+    ) -> None:
+        super().__init__()
+        self.conn = conn
+        self.pipe = pipe
+        self.lock = asyncio.Lock()
+        self._configure(index, ttl)
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        pipeline: bool = False,
+        pool_config: PoolConfig | None = None,
+        index: PostgresIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+    ) -> AsyncIterator[AsyncPostgresStore]:
+        if pool_config is not None:
+            kwargs = {"autocommit": True, "prepare_threshold": 0, **(pool_config.get("kwargs") or {})}
+            async with AsyncConnectionPool(
+                conn_string,
+                min_size=pool_config.get("min_size", 1),
+                max_size=pool_config.get("max_size"),
+                kwargs=kwargs,
+                open=False,
+            ) as pool:
+                yield cls(pool, index=index, ttl=ttl)
+            return
+        async with await psycopg.AsyncConnection.connect(conn_string, autocommit=True, prepare_threshold=0) as conn:
+            if pipeline:
+                async with conn.pipeline() as pipe:
+                    yield cls(conn, pipe=pipe, index=index, ttl=ttl)
+            else:
+                yield cls(conn, index=index, ttl=ttl)
+
+    async def __aenter__(self) -> AsyncPostgresStore:
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        await self.stop_ttl_sweeper()
+
+    async def _drive(self, plan: Plan) -> Any:
+        async with aborrow(self, self.conn, self.lock) as conn:
+            async with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+
+                async def execute(step: Step) -> Any:
+                    if isinstance(step, ExecuteMany):
+                        await cur.executemany(step.sql, step.rows)
+                        return None
+                    await cur.execute(step.sql, step.params)
+                    return await cur.fetchall() if isinstance(step, Query) else None
+
+                return await adrive(plan, execute)
+
+    async def setup(self) -> None:
+        """Create or migrate the tables. Idempotent."""
+        for plan in self._setup_plans():
+            await self._drive(plan)
+        self.is_setup = True
+
+    async def _run(self, plan: Plan) -> Any:
+        if not self.is_setup:
+            await self.setup()
+        try:
+            return await self._drive(plan)
+        except psycopg.Error as exc:
+            raise translate_error(self, exc, self.conn) from exc
+
+    async def _embed(self, texts: list[str]) -> list[list[float]]:
+        aembed = getattr(self.embeddings, "aembed_documents", None)
+        if aembed is not None:
+            return await aembed(texts)
+        return await asyncio.to_thread(self.embeddings.embed_documents, texts)
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        texts = texts_to_embed(ops, self.index_config)
+        vectors = await self._embed([t for _, _, t in texts]) if texts else []
+        queries = {}
+        for query in queries_to_embed(ops, self.index_config):
+            queries[query] = (await self._embed([query]))[0]
+        return await self._run(self._batch_plan(ops, texts, vectors, queries))
+
+    async def sweep_ttl(self) -> int:
+        """Delete expired items now; returns how many were deleted."""
+        return await self._run(self._sweep_plan())
+
+    async def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> asyncio.Task[None]:
+        """Sweep expired items in a background task until `stop_ttl_sweeper`."""
+        interval = sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval * 60)
+                await self.sweep_ttl()
+
+        self._sweeper_stop = asyncio.get_running_loop().create_task(loop())
+        return self._sweeper_stop
+
+    async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper; True if it ended within `timeout`."""
+        task, self._sweeper_stop = self._sweeper_stop, None
+        if task is None:
+            return True
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        return bool(done)

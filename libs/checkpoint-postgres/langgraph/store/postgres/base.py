@@ -1,0 +1,258 @@
+"""`PostgresStore`: LangGraph's long-term memory store in PostgreSQL.
+
+The `store` table and its migration numbering are the reference package's.
+The logic lives in `langgraph.store.base.sqlplans`, shared with the SQLite
+store; this module runs it on psycopg connections or pools.
+
+Semantic search keeps embeddings in `store_vectors` (float32 bytes) and ranks
+by exact cosine similarity, which works on any PostgreSQL. An approximate
+(pgvector) index is used only when asked for with `ann_index_config`; asking
+for it on a server without the `vector` extension is a clear error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import tuple_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+from typing_extensions import TypedDict
+
+from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
+from langgraph.checkpoint.postgres._conn import borrow
+from langgraph.checkpoint.postgres.base import translate_error
+from langgraph.store.base import (
+    BaseStore,
+    IndexConfig,
+    Op,
+    Result,
+    TTLConfig,
+    ensure_embeddings,
+    queries_to_embed,
+    texts_to_embed,
+)
+from langgraph.store.base import sqlplans
+
+__all__ = ["BasePostgresStore", "PoolConfig", "PostgresIndexConfig", "PostgresStore", "Row"]
+
+logger = logging.getLogger(__name__)
+
+POSTGRES = sqlplans.Dialect(mark="%s", dump_value=Jsonb, timestamp=lambda at: at)
+
+MIGRATIONS = [
+    """CREATE TABLE IF NOT EXISTS store (
+    prefix text NOT NULL,
+    key text NOT NULL,
+    value jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (prefix, key)
+)""",
+    "CREATE INDEX IF NOT EXISTS store_prefix_idx ON store USING btree (prefix text_pattern_ops)",
+    "ALTER TABLE store ADD COLUMN IF NOT EXISTS expires_at timestamp with time zone, "
+    "ADD COLUMN IF NOT EXISTS ttl_minutes integer",
+    "CREATE INDEX IF NOT EXISTS idx_store_expires_at ON store (expires_at) WHERE expires_at IS NOT NULL",
+    # Ours, past the reference's four: TTLs are minutes as floats (`ttl=0.5`
+    # is 30 seconds); an integer column would refresh such items to expire at once.
+    "ALTER TABLE store ALTER COLUMN ttl_minutes TYPE double precision",
+]
+
+VECTOR_MIGRATIONS = [
+    """CREATE TABLE IF NOT EXISTS store_vectors (
+    prefix text NOT NULL,
+    key text NOT NULL,
+    field_name text NOT NULL,
+    embedding bytea,
+    created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (prefix, key, field_name)
+)""",
+]
+
+Row = dict[str, Any]
+
+
+class PoolConfig(TypedDict, total=False):
+    """Settings for the pool `from_conn_string` opens."""
+
+    min_size: int
+    max_size: int
+    kwargs: dict
+
+
+class PostgresIndexConfig(IndexConfig, total=False):
+    """Semantic search settings of a Postgres store."""
+
+    ann_index_config: dict
+    """Ask for a pgvector approximate index (needs the `vector` extension)."""
+    distance_type: str
+    """Only "cosine" is supported by the exact search."""
+
+
+class BasePostgresStore:
+    """Configuration shared by the sync and async Postgres stores."""
+
+    supports_ttl = True
+
+    def _configure(self, index: PostgresIndexConfig | None, ttl: TTLConfig | None) -> None:
+        self.ttl_config = ttl
+        self.index_config = None
+        self.embeddings = None
+        if index:
+            if index.get("distance_type", "cosine") != "cosine":
+                raise ValueError(f"distance_type {index['distance_type']!r} is not supported: use 'cosine'")
+            self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
+            self.embeddings = ensure_embeddings(index.get("embed"))
+        self.is_setup = False
+        self._sweeper_stop: Any = None
+
+    def _setup_plans(self) -> Iterator[Plan[Any]]:
+        yield sqlplans.migrate_plan(POSTGRES, "store_migrations", MIGRATIONS)
+        if self.index_config is not None:
+            if self.index_config.get("ann_index_config") is not None:
+                yield _require_pgvector()
+            yield sqlplans.migrate_plan(POSTGRES, "vector_migrations", VECTOR_MIGRATIONS)
+
+    def _batch_plan(
+        self, ops: Sequence[Op], texts: list[tuple[int, str, str]], vectors: list[list[float]], queries: dict
+    ) -> Plan[list[Result]]:
+        embedded: dict[int, list[tuple[str, list[float]]]] = {}
+        for (position, path, _), vector in zip(texts, vectors):
+            embedded.setdefault(position, []).append((path, vector))
+        return sqlplans.batch_plan(
+            POSTGRES, ops, vectors_enabled=self.index_config is not None, embedded=embedded, query_vectors=queries
+        )
+
+    def _sweep_plan(self) -> Plan[int]:
+        return sqlplans.sweep_plan(POSTGRES, self.index_config is not None)
+
+
+def _require_pgvector() -> Plan[None]:
+    rows = yield Query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+    if not rows:
+        raise RuntimeError(
+            "ann_index_config asks for a pgvector index, but this PostgreSQL server does not have the "
+            "'vector' extension. Install pgvector on the server, or drop ann_index_config to use the "
+            "exact cosine search, which needs no extension."
+        )
+    logger.warning("pgvector is available but approximate indexes are not used yet: searching exactly")
+
+
+def executor(cur: Any):
+    def execute(step: Step) -> Any:
+        if isinstance(step, ExecuteMany):
+            cur.executemany(step.sql, step.rows)
+            return None
+        cur.execute(step.sql, step.params)
+        return cur.fetchall() if isinstance(step, Query) else None
+
+    return execute
+
+
+class PostgresStore(BasePostgresStore, BaseStore):
+    """Store on a psycopg `Connection` or `ConnectionPool` (any autocommit or row-factory setting)."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection | ConnectionPool,
+        *,
+        pipe: psycopg.Pipeline | None = None,
+        deserializer: Any = None,
+        index: PostgresIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+    ) -> None:
+        super().__init__()
+        self.conn = conn
+        self.pipe = pipe
+        self.lock = threading.Lock()
+        self._configure(index, ttl)
+
+    @classmethod
+    @contextmanager
+    def from_conn_string(
+        cls,
+        conn_string: str,
+        *,
+        pipeline: bool = False,
+        pool_config: PoolConfig | None = None,
+        index: PostgresIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+    ) -> Iterator[PostgresStore]:
+        if pool_config is not None:
+            kwargs = {"autocommit": True, "prepare_threshold": 0, **(pool_config.get("kwargs") or {})}
+            with ConnectionPool(
+                conn_string,
+                min_size=pool_config.get("min_size", 1),
+                max_size=pool_config.get("max_size"),
+                kwargs=kwargs,
+            ) as pool:
+                yield cls(pool, index=index, ttl=ttl)
+            return
+        with psycopg.connect(conn_string, autocommit=True, prepare_threshold=0) as conn:
+            if pipeline:
+                with conn.pipeline() as pipe:
+                    yield cls(conn, pipe=pipe, index=index, ttl=ttl)
+            else:
+                yield cls(conn, index=index, ttl=ttl)
+
+    def _run(self, plan: Plan) -> Any:
+        if not self.is_setup:
+            self.setup()
+        try:
+            with borrow(self, self.conn, self.lock) as conn:
+                with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+                    return drive(plan, executor(cur))
+        except psycopg.Error as exc:
+            raise translate_error(self, exc, self.conn) from exc
+
+    def setup(self) -> None:
+        """Create or migrate the tables. Idempotent."""
+        with borrow(self, self.conn, self.lock) as conn:
+            for plan in self._setup_plans():
+                with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+                    drive(plan, executor(cur))
+        self.is_setup = True
+
+    def batch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        texts = texts_to_embed(ops, self.index_config)
+        vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
+        queries = {q: self.embeddings.embed_query(q) for q in queries_to_embed(ops, self.index_config)}
+        return self._run(self._batch_plan(ops, texts, vectors, queries))
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        return await asyncio.to_thread(self.batch, list(ops))
+
+    def sweep_ttl(self) -> int:
+        """Delete expired items now; returns how many were deleted."""
+        return self._run(self._sweep_plan())
+
+    def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> threading.Thread:
+        """Sweep expired items in a background thread until `stop_ttl_sweeper`."""
+        interval = sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        stop = threading.Event()
+        self._sweeper_stop = stop
+
+        def loop() -> None:
+            while not stop.wait(interval * 60):
+                self.sweep_ttl()
+
+        self._sweeper_thread = threading.Thread(target=loop, name="postgres-store-ttl-sweeper", daemon=True)
+        self._sweeper_thread.start()
+        return self._sweeper_thread
+
+    def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper; True if it ended within `timeout`."""
+        if self._sweeper_stop is None:
+            return True
+        self._sweeper_stop.set()
+        self._sweeper_thread.join(timeout)
+        self._sweeper_stop = None
+        return not self._sweeper_thread.is_alive()

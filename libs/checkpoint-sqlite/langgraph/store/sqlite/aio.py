@@ -1,0 +1,153 @@
+"""`AsyncSqliteStore`: the SQLite store for asyncio, on an `aiosqlite` connection.
+
+Concurrent calls are coalesced into one batch (`AsyncBatchedBaseStore`); the
+batch runs the same plans as `SqliteStore`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiosqlite
+
+from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
+from langgraph.store.base import (
+    GetOp,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchOp,
+    TTLConfig,
+    queries_to_embed,
+    texts_to_embed,
+)
+from langgraph.store.base.batch import AsyncBatchedBaseStore
+from langgraph.store.sqlite.base import BaseSqliteStore, SqliteIndexConfig
+
+__all__ = [
+    "AsyncBatchedBaseStore",
+    "AsyncSqliteStore",
+    "BaseSqliteStore",
+    "GetOp",
+    "ListNamespacesOp",
+    "PutOp",
+    "SearchOp",
+    "SqliteIndexConfig",
+    "TTLConfig",
+]
+
+NS_MATCH_FUNCTION = "_langgraph_namespace_match"
+
+
+class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
+    """Store on an `aiosqlite.Connection`."""
+
+    supports_ttl = True  # BaseStore, earlier in the MRO, says False
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        deserializer: Any = None,
+        index: SqliteIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
+    ):
+        super().__init__()
+        self.conn = conn
+        self.lock = asyncio.Lock()
+        self._configure(index, ttl)
+
+    @classmethod
+    @asynccontextmanager
+    async def from_conn_string(
+        cls, conn_string: str, *, index: SqliteIndexConfig | None = None, ttl: TTLConfig | None = None
+    ) -> AsyncIterator[AsyncSqliteStore]:
+        async with aiosqlite.connect(conn_string, timeout=30, isolation_level=None) as conn:
+            yield cls(conn, index=index, ttl=ttl)
+
+    async def __aenter__(self) -> AsyncSqliteStore:
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        await self.stop_ttl_sweeper()
+
+    async def _transaction(self, plan: Plan) -> Any:
+        conn = self.conn
+
+        async def execute(step: Step) -> Any:
+            if isinstance(step, ExecuteMany):
+                await conn.executemany(step.sql, step.rows)
+                return None
+            async with conn.execute(step.sql, step.params) as cur:
+                return await cur.fetchall() if isinstance(step, Query) else None
+
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = await adrive(plan, execute)
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        return result
+
+    async def _setup_locked(self) -> None:
+        await self.conn.execute("PRAGMA busy_timeout = 30000")
+        await self.conn.execute("PRAGMA journal_mode = WAL")
+        for plan in self._setup_plans():
+            await self._transaction(plan)
+        self.is_setup = True
+
+    async def setup(self) -> None:
+        """Create or migrate the tables. Idempotent."""
+        async with self.lock:
+            await self._setup_locked()
+
+    async def _run(self, plan: Plan) -> Any:
+        async with self.lock:
+            if not self.is_setup:
+                await self._setup_locked()
+            return await self._transaction(plan)
+
+    async def _embed(self, texts: list[str]) -> list[list[float]]:
+        aembed = getattr(self.embeddings, "aembed_documents", None)
+        if aembed is not None:
+            return await aembed(texts)
+        return await asyncio.to_thread(self.embeddings.embed_documents, texts)
+
+    async def abatch(self, ops: Iterable[Op]) -> list[Result]:
+        ops = list(ops)
+        texts = texts_to_embed(ops, self.index_config)
+        vectors = await self._embed([t for _, _, t in texts]) if texts else []
+        queries = {}
+        for query in queries_to_embed(ops, self.index_config):
+            queries[query] = (await self._embed([query]))[0]
+        return await self._run(self._batch_plan(ops, texts, vectors, queries))
+
+    async def sweep_ttl(self) -> int:
+        """Delete expired items now; returns how many were deleted."""
+        return await self._run(self._sweep_plan())
+
+    async def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> asyncio.Task[None]:
+        """Sweep expired items in a background task until `stop_ttl_sweeper`."""
+        interval = sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval * 60)
+                await self.sweep_ttl()
+
+        self._sweeper_stop = asyncio.get_running_loop().create_task(loop())
+        return self._sweeper_stop
+
+    async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        """Stop the sweeper; True if it ended within `timeout`."""
+        task, self._sweeper_stop = self._sweeper_stop, None
+        if task is None:
+            return True
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        return bool(done)

@@ -1,0 +1,271 @@
+"""Store operations as sans-I/O plans, shared by the SQLite and Postgres stores.
+
+The stores of `langgraph-checkpoint-sqlite` and `-postgres` keep the reference
+tables (`store`, plus `store_vectors` for semantic search). Their sync and
+async classes only run these plans (see `langgraph.checkpoint.base.plan`);
+the SQL differs between the two databases only in the placeholder and how
+JSON values are bound, which `Dialect` carries.
+
+Filters, TTL expiry and similarity ranking are applied in Python to the rows
+of the namespace prefix being searched, so user-supplied filter keys and
+values never become SQL text.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from langgraph.checkpoint.base.plan import Execute, Plan, Query
+from langgraph.store.base import (
+    GetOp,
+    Item,
+    ListNamespacesOp,
+    Op,
+    PutOp,
+    Result,
+    SearchItem,
+    SearchOp,
+    matches_filter,
+    namespace_matches,
+)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the databases for these plans."""
+
+    mark: str
+    """Parameter placeholder: `?` or `%s`."""
+    dump_value: Callable[[dict], Any]
+    """How a JSON document is bound (text for SQLite, Jsonb for Postgres)."""
+    timestamp: Callable[[datetime], Any]
+    """How a timestamp is bound."""
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", self.mark)
+
+
+def namespace_key(namespace: Sequence[str]) -> str:
+    return ".".join(namespace)
+
+
+def namespace_of(prefix: str) -> tuple[str, ...]:
+    return tuple(prefix.split(".")) if prefix else ()
+
+
+def like_prefix(prefix: str) -> str:
+    """LIKE pattern for every namespace under `prefix` (wildcards escaped)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + ".%"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def pack_vector(vector: Sequence[float]) -> bytes:
+    """float32 little-endian, the layout sqlite-vec uses."""
+    return struct.pack(f"<{len(vector)}f", *vector)
+
+
+def unpack_vector(blob: bytes | Sequence[float]) -> list[float]:
+    if isinstance(blob, (bytes, bytearray, memoryview)):
+        data = bytes(blob)
+        return list(struct.unpack(f"<{len(data) // 4}f", data))
+    return list(blob)
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b))
+    norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
+    return dot / norm if norm else 0.0
+
+
+# -- schema -------------------------------------------------------------------------------------
+
+
+def migrate_plan(dialect: Dialect, table: str, migrations: Sequence[str]) -> Plan[None]:
+    """Run the migrations of `table` (`store_migrations` style) not yet recorded."""
+    yield Execute(f"CREATE TABLE IF NOT EXISTS {table} (v INTEGER PRIMARY KEY)")
+    rows = yield Query(f"SELECT v FROM {table} ORDER BY v DESC LIMIT 1")
+    done = rows[0][0] if rows else -1
+    for version in range(done + 1, len(migrations)):
+        yield Execute(migrations[version])
+        yield Execute(dialect.sql(f"INSERT INTO {table} (v) VALUES (?)"), (version,))
+
+
+# -- the batch ---------------------------------------------------------------------------------
+
+_COLUMNS = "prefix, key, value, created_at, updated_at, expires_at, ttl_minutes"
+
+
+def _item(row: Sequence[Any], cls: type = Item, **extra: Any) -> Item:
+    prefix, key, value, created_at, updated_at = row[:5]
+    if isinstance(value, (str, bytes, bytearray)):
+        value = json.loads(value)
+    return cls(
+        namespace=namespace_of(prefix),
+        key=key,
+        value=value,
+        created_at=parse_time(created_at) or now(),
+        updated_at=parse_time(updated_at) or now(),
+        **extra,
+    )
+
+
+def _expired(row: Sequence[Any], at: datetime) -> bool:
+    expires_at = parse_time(row[5])
+    return expires_at is not None and expires_at <= at
+
+
+def batch_plan(
+    dialect: Dialect,
+    ops: Sequence[Op],
+    *,
+    vectors_enabled: bool,
+    embedded: dict[int, list[tuple[str, list[float]]]],
+    query_vectors: dict[str, list[float]],
+) -> Plan[list[Result]]:
+    """Run every operation in order; one result per operation."""
+    results: list[Result] = []
+    for position, op in enumerate(ops):
+        if isinstance(op, GetOp):
+            results.append((yield from _get(dialect, op)))
+        elif isinstance(op, PutOp):
+            yield from _put(dialect, op, embedded.get(position), vectors_enabled)
+            results.append(None)
+        elif isinstance(op, SearchOp):
+            results.append((yield from _search(dialect, op, vectors_enabled, query_vectors)))
+        elif isinstance(op, ListNamespacesOp):
+            results.append((yield from _list_namespaces(dialect, op)))
+        else:
+            raise ValueError(f"unknown store operation: {op!r}")
+    return results
+
+
+def _refresh(dialect: Dialect, items: Sequence[tuple[str, str, Any]], at: datetime) -> Plan[None]:
+    for prefix, key, ttl_minutes in items:
+        if ttl_minutes is not None:
+            yield Execute(
+                dialect.sql("UPDATE store SET expires_at = ? WHERE prefix = ? AND key = ?"),
+                (dialect.timestamp(at + timedelta(minutes=float(ttl_minutes))), prefix, key),
+            )
+
+
+def _get(dialect: Dialect, op: GetOp) -> Plan[Item | None]:
+    prefix = namespace_key(op.namespace)
+    rows = yield Query(dialect.sql(f"SELECT {_COLUMNS} FROM store WHERE prefix = ? AND key = ?"), (prefix, op.key))
+    at = now()
+    if not rows or _expired(rows[0], at):
+        return None
+    if op.refresh_ttl:
+        yield from _refresh(dialect, [(prefix, op.key, rows[0][6])], at)
+    return _item(rows[0])
+
+
+def _put(
+    dialect: Dialect, op: PutOp, vectors: list[tuple[str, list[float]]] | None, vectors_enabled: bool
+) -> Plan[None]:
+    prefix = namespace_key(op.namespace)
+    if op.value is None:
+        yield Execute(dialect.sql("DELETE FROM store WHERE prefix = ? AND key = ?"), (prefix, op.key))
+        if vectors_enabled:
+            yield from _delete_vectors(dialect, prefix, op.key)
+        return
+    at = now()
+    expires_at = dialect.timestamp(at + timedelta(minutes=op.ttl)) if op.ttl is not None else None
+    stamp = dialect.timestamp(at)
+    yield Execute(
+        dialect.sql(
+            "INSERT INTO store (prefix, key, value, created_at, updated_at, expires_at, ttl_minutes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (prefix, key) DO UPDATE SET value = excluded.value, "
+            "updated_at = excluded.updated_at, expires_at = excluded.expires_at, ttl_minutes = excluded.ttl_minutes"
+        ),
+        (prefix, op.key, dialect.dump_value(dict(op.value)), stamp, stamp, expires_at, op.ttl),
+    )
+    if not vectors_enabled:
+        return
+    yield from _delete_vectors(dialect, prefix, op.key)
+    for field, vector in vectors or ():
+        yield Execute(
+            dialect.sql(
+                "INSERT INTO store_vectors (prefix, key, field_name, embedding, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (prefix, key, field_name) DO UPDATE SET "
+                "embedding = excluded.embedding, updated_at = excluded.updated_at"
+            ),
+            (prefix, op.key, field, pack_vector(vector), stamp, stamp),
+        )
+
+
+def _delete_vectors(dialect: Dialect, prefix: str, key: str) -> Plan[None]:
+    yield Execute(dialect.sql("DELETE FROM store_vectors WHERE prefix = ? AND key = ?"), (prefix, key))
+
+
+def _under(prefix: str) -> tuple[str, list[Any]]:
+    if not prefix:
+        return "", []
+    return " WHERE (prefix = ? OR prefix LIKE ? ESCAPE '\\')", [prefix, like_prefix(prefix)]
+
+
+def _search(
+    dialect: Dialect, op: SearchOp, vectors_enabled: bool, query_vectors: dict[str, list[float]]
+) -> Plan[list[SearchItem]]:
+    prefix = namespace_key(op.namespace_prefix)
+    where, params = _under(prefix)
+    rows = yield Query(dialect.sql(f"SELECT {_COLUMNS} FROM store{where} ORDER BY updated_at DESC"), params)
+    at = now()
+    candidates = [row for row in rows if not _expired(row, at) and matches_filter(_item(row).value, op.filter)]
+    scores: dict[tuple[str, str], float] = {}
+    if op.query and vectors_enabled and op.query in query_vectors:
+        query_vector = query_vectors[op.query]
+        vector_rows = yield Query(
+            dialect.sql(f"SELECT prefix, key, embedding FROM store_vectors{where}"), params
+        )
+        for vprefix, vkey, blob in vector_rows:
+            score = cosine(query_vector, unpack_vector(blob))
+            if score > scores.get((vprefix, vkey), float("-inf")):
+                scores[(vprefix, vkey)] = score
+        candidates.sort(key=lambda row: scores.get((row[0], row[1]), float("-inf")), reverse=True)
+    page = candidates[op.offset : op.offset + op.limit]
+    if op.refresh_ttl:
+        yield from _refresh(dialect, [(row[0], row[1], row[6]) for row in page], at)
+    return [_item(row, SearchItem, score=scores.get((row[0], row[1]))) for row in page]
+
+
+def _list_namespaces(dialect: Dialect, op: ListNamespacesOp) -> Plan[list[tuple[str, ...]]]:
+    rows = yield Query("SELECT DISTINCT prefix FROM store")
+    namespaces = [
+        ns
+        for ns in (namespace_of(row[0]) for row in rows)
+        if all(namespace_matches(ns, c) for c in op.match_conditions or ())
+    ]
+    if op.max_depth is not None:
+        namespaces = [ns[: op.max_depth] for ns in namespaces]
+    return sorted(set(namespaces))[op.offset : op.offset + op.limit]
+
+
+def sweep_plan(dialect: Dialect, vectors_enabled: bool) -> Plan[int]:
+    """Delete expired items; returns how many."""
+    rows = yield Query("SELECT prefix, key, expires_at FROM store WHERE expires_at IS NOT NULL")
+    at = now()
+    expired = [(prefix, key) for prefix, key, expires_at in rows if parse_time(expires_at) <= at]
+    for prefix, key in expired:
+        yield Execute(dialect.sql("DELETE FROM store WHERE prefix = ? AND key = ?"), (prefix, key))
+        if vectors_enabled:
+            yield from _delete_vectors(dialect, prefix, key)
+    return len(expired)
