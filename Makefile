@@ -27,12 +27,12 @@ bench: $(STAMP)
 	$(PY) bench/run.py $(if $(COMPARE),--compare,)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check libs tests bench examples
-	$(VENV)/bin/ruff format --check libs tests bench examples
+	$(VENV)/bin/ruff check libs tests bench examples testsupport
+	$(VENV)/bin/ruff format --check libs tests bench examples testsupport
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format libs tests bench examples
-	$(VENV)/bin/ruff check --fix libs tests bench examples
+	$(VENV)/bin/ruff format libs tests bench examples testsupport
+	$(VENV)/bin/ruff check --fix libs tests bench examples testsupport
 
 clean:
 	rm -rf $(VENV) demo-data .bench

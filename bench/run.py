@@ -24,7 +24,11 @@ sys.path.insert(0, str(REPO))
 from testsupport.postgres_server import ThrowawayPostgres  # noqa: E402
 
 WORKLOAD = REPO / "bench" / "workload.py"
-REFVENV = Path(os.environ.get("LANGGRAPH_BENCH_REFVENV", Path.home() / ".cache" / "langgraph-family-bench" / "refvenv"))
+REFVENV = Path(
+    os.environ.get(
+        "LANGGRAPH_BENCH_REFVENV", Path.home() / ".cache" / "langgraph-family-bench" / "refvenv"
+    )
+)
 REFERENCE = [
     "langgraph==1.2.22",
     "langgraph-checkpoint==4.3.2",
@@ -33,7 +37,14 @@ REFERENCE = [
     "psycopg[binary,pool]",
 ]
 SAVERS = ["serde", "memory", "sqlite", "async_sqlite", "postgres", "async_postgres"]
-METRICS = ["serde round trips/s (120 msgs)", "put+put_writes/s", "get_tuple/s", "list rows/s", "e2e turns/s", "bytes stored"]
+METRICS = [
+    "serde round trips/s (120 msgs)",
+    "put+put_writes/s",
+    "get_tuple/s",
+    "list rows/s",
+    "e2e turns/s",
+    "bytes stored",
+]
 
 
 def progress(text: str) -> None:
@@ -122,7 +133,9 @@ def print_table(results: dict, savers: list[str], compare: bool) -> None:
                 line += f" {fmt(metric, ref):>14} {ratio:>9}"
             print(line)
     if compare:
-        print("\nours/ref > 1 means ours is better (for bytes stored: reference bytes / our bytes).")
+        print(
+            "\nours/ref > 1 means ours is better (for bytes stored: reference bytes / our bytes)."
+        )
 
 
 if __name__ == "__main__":

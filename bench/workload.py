@@ -62,7 +62,9 @@ def run_thread_sync(saver, thread: int) -> None:
         messages = [*messages, message(step)]
         checkpoint, new_versions = checkpoint_at(saver, step, messages, versions)
         versions = checkpoint["channel_versions"]
-        config = saver.put(config, checkpoint, {"source": "loop", "step": step, "user": "u"}, new_versions)
+        config = saver.put(
+            config, checkpoint, {"source": "loop", "step": step, "user": "u"}, new_versions
+        )
         saver.put_writes(config, [("messages", [message(step + 1)])], f"task-{step}")
 
 
@@ -71,7 +73,9 @@ def measure_sync(saver) -> dict:
         start = time.perf_counter()
         list(pool.map(lambda t: run_thread_sync(saver, t), range(THREADS)))
         put_s = time.perf_counter() - start
-    latest = [{"configurable": {"thread_id": f"bench-{t}", "checkpoint_ns": ""}} for t in range(THREADS)]
+    latest = [
+        {"configurable": {"thread_id": f"bench-{t}", "checkpoint_ns": ""}} for t in range(THREADS)
+    ]
     reps = 20
     start = time.perf_counter()
     with ThreadPoolExecutor(THREADS) as pool:
@@ -98,7 +102,9 @@ async def run_thread_async(saver, thread: int) -> None:
         messages = [*messages, message(step)]
         checkpoint, new_versions = checkpoint_at(saver, step, messages, versions)
         versions = checkpoint["channel_versions"]
-        config = await saver.aput(config, checkpoint, {"source": "loop", "step": step, "user": "u"}, new_versions)
+        config = await saver.aput(
+            config, checkpoint, {"source": "loop", "step": step, "user": "u"}, new_versions
+        )
         await saver.aput_writes(config, [("messages", [message(step + 1)])], f"task-{step}")
 
 
@@ -106,7 +112,9 @@ async def measure_async(saver) -> dict:
     start = time.perf_counter()
     await asyncio.gather(*(run_thread_async(saver, t) for t in range(THREADS)))
     put_s = time.perf_counter() - start
-    latest = [{"configurable": {"thread_id": f"bench-{t}", "checkpoint_ns": ""}} for t in range(THREADS)]
+    latest = [
+        {"configurable": {"thread_id": f"bench-{t}", "checkpoint_ns": ""}} for t in range(THREADS)
+    ]
     reps = 20
 
     async def gets(config):
@@ -241,17 +249,17 @@ def run(kind: str, directory: str, uri: str | None) -> dict:
                 await saver.setup()
                 out = await measure_async(saver)
             out["bytes stored"] = sqlite_bytes(path)
-            async with AsyncSqliteSaver.from_conn_string(os.path.join(directory, "agraph.db")) as saver:
+            async with AsyncSqliteSaver.from_conn_string(
+                os.path.join(directory, "agraph.db")
+            ) as saver:
                 out["e2e turns/s"] = await measure_graph_async(saver)
             return out
 
         result = asyncio.run(main())
     elif kind == "postgres":
-        from psycopg_pool import ConnectionPool
-
         from langgraph.checkpoint.postgres import PostgresSaver
-
         from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
 
         # The reference saver needs dict rows; ours takes any row factory.
         kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
@@ -262,14 +270,15 @@ def run(kind: str, directory: str, uri: str | None) -> dict:
             result["e2e turns/s"] = measure_graph_sync(saver)
         result["bytes stored"] = postgres_bytes(uri)
     elif kind == "async_postgres":
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
         from psycopg.rows import dict_row
         from psycopg_pool import AsyncConnectionPool
 
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
         async def main() -> dict:
             kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-            async with AsyncConnectionPool(uri, min_size=THREADS, max_size=THREADS, kwargs=kwargs, open=False) as pool:
+            async with AsyncConnectionPool(
+                uri, min_size=THREADS, max_size=THREADS, kwargs=kwargs, open=False
+            ) as pool:
                 saver = AsyncPostgresSaver(pool)
                 await saver.setup()
                 out = await measure_async(saver)

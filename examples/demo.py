@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from langchain_core.messages import AIMessage, ToolMessage
-
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command, interrupt
 
@@ -46,11 +45,17 @@ def model(state: MessagesState) -> dict:
         return {"messages": [AIMessage(content=f"Nice to meet you, {match[1].title()}!")]}
     if "what is my name" in text:
         for message in state["messages"]:
-            if message.type == "human" and (match := re.search(r"my name is (\w+)", message.content.lower())):
+            if message.type == "human" and (
+                match := re.search(r"my name is (\w+)", message.content.lower())
+            ):
                 return {"messages": [AIMessage(content=f"Your name is {match[1].title()}.")]}
         return {"messages": [AIMessage(content="You have not told me yet.")]}
     if match := re.search(r"multiply (\d+) by (\d+)", text):
-        call = {"name": "multiply", "args": {"a": int(match[1]), "b": int(match[2])}, "id": "call-1"}
+        call = {
+            "name": "multiply",
+            "args": {"a": int(match[1]), "b": int(match[2])},
+            "id": "call-1",
+        }
         return {"messages": [AIMessage(content="", tool_calls=[call])]}
     return {"messages": [AIMessage(content="I can remember names and multiply numbers.")]}
 
@@ -141,7 +146,9 @@ def part_one(graph) -> None:
 
 def part_two(graph) -> None:
     state = graph.get_state(THREAD)
-    print(f"  found the thread waiting at {state.next}, with {len(state.values['messages'])} messages")
+    print(
+        f"  found the thread waiting at {state.next}, with {len(state.values['messages'])} messages"
+    )
     print("  human answers: yes")
     result = graph.invoke(Command(resume="yes"), THREAD)
     print(f"  agent> {result['messages'][-1].content}")
@@ -150,8 +157,12 @@ def part_two(graph) -> None:
     history = list(graph.get_state_history(THREAD))
     for snapshot in history:
         last = snapshot.values["messages"][-1] if snapshot.values.get("messages") else None
-        summary = f"{last.type}: {last.content or last.tool_calls[0]['name'] + ' call'}" if last else "-"
-        print(f"  step {snapshot.metadata['step']:>2}  next={list(snapshot.next)!s:<12} last={summary}")
+        summary = (
+            f"{last.type}: {last.content or last.tool_calls[0]['name'] + ' call'}" if last else "-"
+        )
+        print(
+            f"  step {snapshot.metadata['step']:>2}  next={list(snapshot.next)!s:<12} last={summary}"
+        )
 
     print("\n4. Time travel: fork from the checkpoint that waited for approval")
     waiting = next(s for s in history if s.next == ("approve",))
@@ -165,12 +176,16 @@ def part_two(graph) -> None:
     result = graph.invoke(Command(resume="yes"), fork)
     print(f"  fork   > {result['messages'][-1].content}  (edited the call to multiply 6 by 8)")
     original = graph.get_state(waiting.config)
-    print(f"  the original branch is untouched: its pending call is still {original.values['messages'][-1].tool_calls[0]['args']}")
+    print(
+        f"  the original branch is untouched: its pending call is still {original.values['messages'][-1].tool_calls[0]['args']}"
+    )
     print(f"  the thread now has {len(list(graph.get_state_history(THREAD)))} checkpoints")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=["sqlite", "memory", "postgres"], default="sqlite")
     parser.add_argument("--uri", help="PostgreSQL URI for --backend postgres")
     parser.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)
@@ -178,7 +193,9 @@ def main() -> None:
 
     if args.resume:  # the second process
         with open_checkpointer(args.backend, args.uri, fresh=False) as saver:
-            print(f"\n--- a new process (pid {os.getpid()}) reopens the {args.backend} checkpointer ---")
+            print(
+                f"\n--- a new process (pid {os.getpid()}) reopens the {args.backend} checkpointer ---"
+            )
             part_two(build_graph(saver))
         return
 

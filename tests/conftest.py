@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -53,4 +52,3 @@ async def async_saver(request, tmp_path) -> AsyncIterator:
 def thread(request) -> dict:
     """A config with a thread id unique to the test (savers may share a database)."""
     return {"configurable": {"thread_id": request.node.nodeid}}
-

@@ -11,7 +11,6 @@ import textwrap
 import time
 
 import pytest
-
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 

@@ -6,21 +6,22 @@ import operator
 import pathlib
 from typing import Annotated
 
+import langgraph.checkpoint.base as checkpoint_base
 import pytest
 from langchain_core.messages import AIMessage
-from typing_extensions import TypedDict
-
-import langgraph.checkpoint.base as checkpoint_base
 from langgraph.channels.delta import DeltaChannel
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command, Send, interrupt
+from typing_extensions import TypedDict
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_installed_base_package_is_this_repository():
     source = pathlib.Path(checkpoint_base.__file__).resolve()
-    assert REPO in source.parents, f"langgraph.checkpoint.base is loaded from {source}, not this repository"
+    assert REPO in source.parents, (
+        f"langgraph.checkpoint.base is loaded from {source}, not this repository"
+    )
 
 
 # -- a small agent: a model-like node, a tool-like node, a loop ------------------------
@@ -31,12 +32,20 @@ def agent_graph(checkpointer):
         last = state["messages"][-1]
         if last.type == "tool":
             return {"messages": [AIMessage(content=f"done: {last.content}")]}
-        call = {"name": "double", "args": {"x": len(state["messages"])}, "id": f"c{len(state['messages'])}"}
+        call = {
+            "name": "double",
+            "args": {"x": len(state["messages"])},
+            "id": f"c{len(state['messages'])}",
+        }
         return {"messages": [AIMessage(content="", tool_calls=[call])]}
 
     def tool(state: MessagesState):
         call = state["messages"][-1].tool_calls[0]
-        return {"messages": [{"role": "tool", "content": str(call["args"]["x"] * 2), "tool_call_id": call["id"]}]}
+        return {
+            "messages": [
+                {"role": "tool", "content": str(call["args"]["x"] * 2), "tool_call_id": call["id"]}
+            ]
+        }
 
     def route(state: MessagesState):
         return "tool" if state["messages"][-1].tool_calls else END
@@ -68,7 +77,12 @@ async def test_ainvoke_and_astream(async_saver, thread, durability):
     graph = agent_graph(async_saver)
     result = await graph.ainvoke({"messages": [("user", "hi")]}, thread, durability=durability)
     assert result["messages"][-1].content == "done: 2"
-    chunks = [c async for c in graph.astream({"messages": [("user", "more")]}, thread, durability=durability)]
+    chunks = [
+        c
+        async for c in graph.astream(
+            {"messages": [("user", "more")]}, thread, durability=durability
+        )
+    ]
     assert len(chunks) == 3
     assert len((await graph.aget_state(thread)).values["messages"]) == 8
 
@@ -101,7 +115,9 @@ def test_parallel_interrupts_resume_together(sync_saver, thread):
     paused = graph.invoke({"topic": "t", "answers": []}, thread)
     interrupts = paused["__interrupt__"]
     assert sorted(i.value for i in interrupts) == ["question a", "question b"]
-    resumed = graph.invoke(Command(resume={i.id: i.value.split()[-1].upper() for i in interrupts}), thread)
+    resumed = graph.invoke(
+        Command(resume={i.id: i.value.split()[-1].upper() for i in interrupts}), thread
+    )
     assert sorted(resumed["answers"]) == ["a:A", "b:B"]
     assert graph.get_state(thread).next == ()
 
@@ -110,7 +126,10 @@ async def test_parallel_interrupts_async(async_saver, thread):
     graph = parallel_interrupts_graph(async_saver)
     paused = await graph.ainvoke({"topic": "t", "answers": []}, thread)
     resume = {i.id: "ok" for i in paused["__interrupt__"]}
-    assert sorted((await graph.ainvoke(Command(resume=resume), thread))["answers"]) == ["a:ok", "b:ok"]
+    assert sorted((await graph.ainvoke(Command(resume=resume), thread))["answers"]) == [
+        "a:ok",
+        "b:ok",
+    ]
 
 
 def test_command_goto_and_send_fan_out_with_subgraph_checkpoints(sync_saver, thread):
@@ -140,7 +159,9 @@ def test_command_goto_and_send_fan_out_with_subgraph_checkpoints(sync_saver, thr
     assert sorted(state.values["answers"]) == ["x", "x!", "y", "y!", "z", "z!"]
     namespaces = {
         item.config["configurable"]["checkpoint_ns"]
-        for item in sync_saver.list({"configurable": {"thread_id": thread["configurable"]["thread_id"]}})
+        for item in sync_saver.list(
+            {"configurable": {"thread_id": thread["configurable"]["thread_id"]}}
+        )
     }
     assert len([ns for ns in namespaces if ns.startswith("worker:")]) == 3
     final = graph.invoke(Command(resume="checked"), thread)
@@ -247,7 +268,10 @@ def test_store_and_node_cache_with_checkpointer(sync_saver, thread):
 
 
 def append_all(state: list, writes: list) -> list:
-    return [*state, *[w for batch in writes for w in (batch if isinstance(batch, list) else [batch])]]
+    return [
+        *state,
+        *[w for batch in writes for w in (batch if isinstance(batch, list) else [batch])],
+    ]
 
 
 class Log(TypedDict):

@@ -8,7 +8,6 @@ import time
 from collections import Counter
 
 import pytest
-
 from langgraph.graph import START, StateGraph
 from langgraph.store.base import BaseStore, InvalidNamespaceError
 from langgraph.store.memory import InMemoryStore
@@ -37,7 +36,9 @@ async def store(request, tmp_path):
             s.setup()
             yield s
     elif kind == "async_sqlite":
-        async with AsyncSqliteStore.from_conn_string(str(tmp_path / "store.db"), index=INDEX, ttl=TTL) as s:
+        async with AsyncSqliteStore.from_conn_string(
+            str(tmp_path / "store.db"), index=INDEX, ttl=TTL
+        ) as s:
             await s.setup()
             yield s
     else:
@@ -66,11 +67,27 @@ async def test_put_get_update_delete(store: BaseStore):
 
 async def test_filters_operators_and_paging(store: BaseStore):
     for i in range(6):
-        await store.aput(("docs", "even" if i % 2 == 0 else "odd"), f"d{i}", {"n": i, "meta": {"tag": f"t{i % 3}"}})
-    assert {i.key for i in await store.asearch(("docs",), filter={"n": {"$gte": 4}})} == {"d4", "d5"}
-    assert {i.key for i in await store.asearch(("docs",), filter={"n": {"$gt": 0, "$lt": 3}})} == {"d1", "d2"}
-    assert {i.key for i in await store.asearch(("docs",), filter={"n": {"$ne": 1}, "meta": {"tag": "t1"}})} == {"d4"}
-    assert {i.key for i in await store.asearch(("docs", "odd"), filter={"n": {"$lte": 3}})} == {"d1", "d3"}
+        await store.aput(
+            ("docs", "even" if i % 2 == 0 else "odd"),
+            f"d{i}",
+            {"n": i, "meta": {"tag": f"t{i % 3}"}},
+        )
+    assert {i.key for i in await store.asearch(("docs",), filter={"n": {"$gte": 4}})} == {
+        "d4",
+        "d5",
+    }
+    assert {i.key for i in await store.asearch(("docs",), filter={"n": {"$gt": 0, "$lt": 3}})} == {
+        "d1",
+        "d2",
+    }
+    assert {
+        i.key
+        for i in await store.asearch(("docs",), filter={"n": {"$ne": 1}, "meta": {"tag": "t1"}})
+    } == {"d4"}
+    assert {i.key for i in await store.asearch(("docs", "odd"), filter={"n": {"$lte": 3}})} == {
+        "d1",
+        "d3",
+    }
     first = await store.asearch(("docs",), limit=4)
     rest = await store.asearch(("docs",), limit=4, offset=4)
     assert len(first) == 4 and len(rest) == 2 and not {i.key for i in first} & {i.key for i in rest}
@@ -98,9 +115,20 @@ async def test_semantic_search_ranking(store: BaseStore):
 async def test_list_namespaces(store: BaseStore):
     for ns in [("a", "b", "c"), ("a", "b", "d"), ("a", "x", "c"), ("z", "c")]:
         await store.aput(ns, "k", {"v": 1})
-    assert await store.alist_namespaces(prefix=("a",)) == [("a", "b", "c"), ("a", "b", "d"), ("a", "x", "c")]
-    assert await store.alist_namespaces(suffix=("c",)) == [("a", "b", "c"), ("a", "x", "c"), ("z", "c")]
-    assert await store.alist_namespaces(prefix=("a", "*", "c")) == [("a", "b", "c"), ("a", "x", "c")]
+    assert await store.alist_namespaces(prefix=("a",)) == [
+        ("a", "b", "c"),
+        ("a", "b", "d"),
+        ("a", "x", "c"),
+    ]
+    assert await store.alist_namespaces(suffix=("c",)) == [
+        ("a", "b", "c"),
+        ("a", "x", "c"),
+        ("z", "c"),
+    ]
+    assert await store.alist_namespaces(prefix=("a", "*", "c")) == [
+        ("a", "b", "c"),
+        ("a", "x", "c"),
+    ]
     assert await store.alist_namespaces(max_depth=2) == [("a", "b"), ("a", "x"), ("z", "c")]
     assert await store.alist_namespaces(limit=1, offset=1) == [("a", "b", "d")]
 

@@ -13,11 +13,10 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 from langchain_core.messages import AIMessage, ToolMessage
-from typing_extensions import TypedDict
-
 from langgraph.graph import START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.types import Send, interrupt
+from typing_extensions import TypedDict
 
 
 class State(TypedDict):
@@ -78,7 +77,9 @@ def view_history(saver: Any, thread_id: str) -> list[dict]:
                 "config": dict(item.config["configurable"]),
                 "parent": dict(item.parent_config["configurable"]) if item.parent_config else None,
                 "metadata": item.metadata,
-                "channel_values": {k: repr(v) for k, v in item.checkpoint["channel_values"].items()},
+                "channel_values": {
+                    k: repr(v) for k, v in item.checkpoint["channel_values"].items()
+                },
                 "channel_versions": item.checkpoint["channel_versions"],
                 "pending_writes": [[t, c, repr(v)] for t, c, v in item.pending_writes],
             }

@@ -35,7 +35,9 @@ INSTALL_HINT = (
 def _server_bin_dir() -> Path:
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
     )
     if not candidates:
         raise RuntimeError(INSTALL_HINT)
@@ -87,8 +89,14 @@ class ThrowawayPostgres:
             shutil.chown(self._dir, "postgres", "postgres")
         data = self._dir / "data"
         self._run(
-            self._bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust",
-            "--encoding=UTF8", "--no-sync",
+            self._bin / "initdb",
+            "-D",
+            data,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
         )
         self.port = _free_port()
         options = (
@@ -97,7 +105,9 @@ class ThrowawayPostgres:
             "-c max_connections=300 -c shared_buffers=64MB"
         )
         atexit.register(self.stop)
-        self._run(self._bin / "pg_ctl", "-D", data, "-o", options, "-l", self._dir / "log", "-w", "start")
+        self._run(
+            self._bin / "pg_ctl", "-D", data, "-o", options, "-l", self._dir / "log", "-w", "start"
+        )
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
@@ -118,8 +128,15 @@ class ThrowawayPostgres:
         if self._external or self._dir is None:
             raise RuntimeError("restart() needs the throwaway cluster (POSTGRES_URI is set)")
         self._run(
-            self._bin / "pg_ctl", "-D", self._dir / "data", "-l", self._dir / "log",
-            "-m", "fast", "-w", "restart",
+            self._bin / "pg_ctl",
+            "-D",
+            self._dir / "data",
+            "-l",
+            self._dir / "log",
+            "-m",
+            "fast",
+            "-w",
+            "restart",
         )
         self._wait_ready()
 
@@ -127,7 +144,16 @@ class ThrowawayPostgres:
         if self._dir is None:
             return
         directory, self._dir = self._dir, None
-        self._run(self._bin / "pg_ctl", "-D", directory / "data", "-m", "immediate", "-w", "stop", check=False)
+        self._run(
+            self._bin / "pg_ctl",
+            "-D",
+            directory / "data",
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+            check=False,
+        )
         shutil.rmtree(directory, ignore_errors=True)
 
     # -- databases --

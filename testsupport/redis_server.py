@@ -15,7 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-INSTALL_HINT = "redis-server not found. Install it with: sudo apt-get install redis-server (or set REDIS_URL)."
+INSTALL_HINT = (
+    "redis-server not found. Install it with: sudo apt-get install redis-server (or set REDIS_URL)."
+)
 
 
 class ThrowawayRedis:
@@ -35,8 +37,21 @@ class ThrowawayRedis:
             port = sock.getsockname()[1]
         self._dir = tempfile.mkdtemp(prefix="lg-redis-")
         self._proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self._dir, "--daemonize", "no"],
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self._dir,
+                "--daemonize",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

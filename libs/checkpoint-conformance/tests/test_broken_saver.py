@@ -25,7 +25,13 @@ class ToySaver(BaseCheckpointSaver):
 
     async def aput(self, config, checkpoint, metadata, new_versions):
         thread_id, ns, _ = config_location(config)
-        conf = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}}
+        conf = {
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
         self.rows = [r for r in self.rows if r[0] != conf]
         self.rows.append((conf, checkpoint, dict(metadata)))
         return conf
@@ -41,15 +47,23 @@ class ToySaver(BaseCheckpointSaver):
 
     async def aget_tuple(self, config):
         thread_id, ns, checkpoint_id = config_location(config)
-        rows = [r for r in self.rows if r[0]["configurable"]["thread_id"] == thread_id
-                and r[0]["configurable"]["checkpoint_ns"] == ns
-                and (checkpoint_id is None or r[0]["configurable"]["checkpoint_id"] == checkpoint_id)]
+        rows = [
+            r
+            for r in self.rows
+            if r[0]["configurable"]["thread_id"] == thread_id
+            and r[0]["configurable"]["checkpoint_ns"] == ns
+            and (checkpoint_id is None or r[0]["configurable"]["checkpoint_id"] == checkpoint_id)
+        ]
         return self._tuple(max(rows, key=lambda r: r[1]["id"])) if rows else None
 
     async def alist(self, config, *, filter=None, before=None, limit=None):
         rows = sorted(self.rows, key=lambda r: r[1]["id"], reverse=True)
         if config is not None:
-            rows = [r for r in rows if r[0]["configurable"]["thread_id"] == config["configurable"]["thread_id"]]
+            rows = [
+                r
+                for r in rows
+                if r[0]["configurable"]["thread_id"] == config["configurable"]["thread_id"]
+            ]
         rows = [r for r in rows if all(r[2].get(k) == v for k, v in (filter or {}).items())]
         for row in rows[:limit]:
             yield self._tuple(row)
@@ -82,29 +96,40 @@ async def test_report_names_the_failures():
 
 def test_command_line_exits_non_zero_and_prints_json(tmp_path):
     module = tmp_path / "toy_module.py"
-    module.write_text(textwrap.dedent(
-        """
+    module.write_text(
+        textwrap.dedent(
+            """
         from langgraph.checkpoint.memory import InMemorySaver
         async def good():
             yield InMemorySaver()
         """
-    ))
+        )
+    )
     ok = subprocess.run(
         [sys.executable, "-m", "langgraph.checkpoint.conformance", "toy_module:good", "--json"],
-        cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
     )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["conformance_level"] == "full"
-    module.write_text(module.read_text() + textwrap.dedent(
-        """
+    module.write_text(
+        module.read_text()
+        + textwrap.dedent(
+            """
         from langgraph.checkpoint.base import BaseCheckpointSaver
         async def empty():
             yield BaseCheckpointSaver()
         """
-    ))
+        )
+    )
     bad = subprocess.run(
         [sys.executable, "-m", "langgraph.checkpoint.conformance", "toy_module:empty"],
-        cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
     )
     assert bad.returncode == 1
     assert "FAILED" in bad.stdout and "put" in bad.stdout
@@ -116,9 +141,24 @@ def test_pytest_option_runs_one_test_per_case(tmp_path):
         "async def saver():\n    yield InMemorySaver()\n"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--checkpointer", "toy_factory:saver",
-         "--rootdir", str(tmp_path), "-o", "addopts="],
-        cwd=tmp_path, capture_output=True, text=True, env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--checkpointer",
+            "toy_factory:saver",
+            "--rootdir",
+            str(tmp_path),
+            "-o",
+            "addopts=",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     from langgraph.checkpoint.conformance.pytest_plugin import conformance_ids

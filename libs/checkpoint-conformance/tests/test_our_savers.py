@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
 import pytest
-
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.pytest_plugin import conformance_ids, run_conformance_case
 from langgraph.checkpoint.memory import InMemorySaver

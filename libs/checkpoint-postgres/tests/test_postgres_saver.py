@@ -14,14 +14,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.postgres import PostgresSaver, _plans
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.types import Command
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from langgraph.checkpoint.base import empty_checkpoint
-from langgraph.checkpoint.postgres import PostgresSaver
-from langgraph.checkpoint.postgres import _plans
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.types import Command
 from testsupport.compat_graph import build_compat_graph, view_history
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -67,7 +66,9 @@ def test_reference_dump_reads_back_exactly_and_resumes(postgres_server):
             state = graph.get_state({"configurable": {"thread_id": thread_id}})
             assert list(state.next) == view["next"]
             assert {k: repr(v) for k, v in state.values.items()} == view["values"]
-        result = graph.invoke(Command(resume="yes"), {"configurable": {"thread_id": "visible-thread-1"}})
+        result = graph.invoke(
+            Command(resume="yes"), {"configurable": {"thread_id": "visible-thread-1"}}
+        )
     assert result["approved"] is True and result["messages"][-1].content == "looked up"
     with psycopg.connect(uri) as conn:
         assert conn.execute("SELECT max(v) FROM checkpoint_migrations").fetchone() == (9,)
@@ -101,11 +102,16 @@ def test_setup_from_two_processes_at_once(postgres_server):
             saver.setup()
         """
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     errors = [p.communicate(timeout=60)[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
     with psycopg.connect(uri) as conn:
-        versions = [row[0] for row in conn.execute("SELECT v FROM checkpoint_migrations ORDER BY v")]
+        versions = [
+            row[0] for row in conn.execute("SELECT v FROM checkpoint_migrations ORDER BY v")
+        ]
     assert versions == list(range(len(_plans.MIGRATIONS)))
 
 
@@ -207,7 +213,10 @@ async def test_two_hundred_tasks_and_writers_sharing_a_thread(ready_uri):
             timeout=120,
         )
         for n in range(200):
-            assert len([c async for c in saver.alist({"configurable": {"thread_id": f"task-{n}"}})]) == 3
+            assert (
+                len([c async for c in saver.alist({"configurable": {"thread_id": f"task-{n}"}})])
+                == 3
+            )
         assert len([c async for c in saver.alist({"configurable": {"thread_id": "shared"}})]) == 50
 
 
@@ -219,7 +228,10 @@ def test_pool_recovers_after_server_restart(postgres_server, ready_uri):
         after = put_one(saver, "restart", 2, parent=before)  # retried on a fresh connection
         history = list(saver.list({"configurable": {"thread_id": "restart"}}))
         assert [h.checkpoint["channel_values"]["v"] for h in history] == [2, 1]
-        assert saver.get_tuple(after).parent_config["configurable"]["checkpoint_id"] == before["configurable"]["checkpoint_id"]
+        assert (
+            saver.get_tuple(after).parent_config["configurable"]["checkpoint_id"]
+            == before["configurable"]["checkpoint_id"]
+        )
 
 
 def test_reference_store_database_migrates_and_reads(postgres_server):
@@ -228,7 +240,11 @@ def test_reference_store_database_migrates_and_reads(postgres_server):
     uri = restore(postgres_server, "upstream-store.sql")
     with PostgresStore.from_conn_string(uri) as store:
         store.setup()
-        assert store.get(("users", "u1"), "prefs").value == {"theme": "dark", "langs": ["en", "fr"], "n": 3}
+        assert store.get(("users", "u1"), "prefs").value == {
+            "theme": "dark",
+            "langs": ["en", "fr"],
+            "n": 3,
+        }
         assert [i.key for i in store.search(("users",), filter={"n": {"$gt": 5}})] == ["prefs"]
         assert store.list_namespaces() == [("users", "u1"), ("users", "u2")]
     with psycopg.connect(uri) as conn:

@@ -11,13 +11,17 @@ from langgraph.cache.sqlite import SqliteCache
 def test_get_set_ttl_clear_across_instances(tmp_path):
     path = str(tmp_path / "cache.db")
     writer, reader = SqliteCache(path=path), SqliteCache(path=path)
-    writer.set({(("a", "b"), "k"): ({"v": 1}, 1), (("a",), "k2"): (2, None), (("z",), "k"): ("z", None)})
+    writer.set(
+        {(("a", "b"), "k"): ({"v": 1}, 1), (("a",), "k2"): (2, None), (("z",), "k"): ("z", None)}
+    )
     assert reader.get([(("a", "b"), "k"), (("a",), "k2"), (("a",), "missing")]) == {
         (("a", "b"), "k"): {"v": 1},
         (("a",), "k2"): 2,
     }
     # the reference package's table layout
-    rows = sqlite3.connect(path).execute("SELECT ns, key, encoding FROM cache ORDER BY ns").fetchall()
+    rows = (
+        sqlite3.connect(path).execute("SELECT ns, key, encoding FROM cache ORDER BY ns").fetchall()
+    )
     assert rows == [("a", "k2", "msgpack"), ("a,b", "k", "msgpack"), ("z", "k", "msgpack")]
     time.sleep(1.1)
     assert reader.get([(("a", "b"), "k")]) == {}

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
+
 from testsupport.compat_graph import build_compat_graph, view_history
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -103,7 +103,9 @@ def test_old_layout_without_task_path_is_migrated(tmp_path):
         saver.setup()  # idempotent
         columns = [row[1] for row in saver.conn.execute("PRAGMA table_info(writes)")]
         assert "task_path" in columns
-        assert saver.conn.execute("SELECT task_path, channel FROM writes").fetchall() == [("", "ch")]
+        assert saver.conn.execute("SELECT task_path, channel FROM writes").fetchall() == [
+            ("", "ch")
+        ]
         config = put_one(saver, "new", 1)
         saver.put_writes(config, [("v", 2)], "t", "path")
         assert saver.get_tuple(config).pending_writes == [("t", "v", 2)]
@@ -228,6 +230,7 @@ def test_memory_database_and_threads_sharing_a_saver(tmp_path):
     import threading
 
     with SqliteSaver.from_conn_string(":memory:") as saver:
+
         def worker(n):
             config = None
             for i in range(30):
@@ -238,7 +241,9 @@ def test_memory_database_and_threads_sharing_a_saver(tmp_path):
             t.start()
         for t in threads:
             t.join()
-        assert all(len(list(saver.list({"configurable": {"thread_id": f"t{n}"}}))) == 30 for n in range(8))
+        assert all(
+            len(list(saver.list({"configurable": {"thread_id": f"t{n}"}}))) == 30 for n in range(8)
+        )
 
 
 def test_filter_keys_never_reach_sql_text(tmp_path):
@@ -261,7 +266,13 @@ def test_reference_store_file_reads_back(tmp_path):
 
     with SqliteStore.from_conn_string(fixture_copy("upstream-store.db", tmp_path)) as store:
         store.setup()
-        assert store.get(("users", "u1"), "prefs").value == {"theme": "dark", "langs": ["en", "fr"], "n": 3}
-        assert [i.namespace for i in store.search(("users",), filter={"n": {"$gte": 5}})] == [("users", "u2")]
+        assert store.get(("users", "u1"), "prefs").value == {
+            "theme": "dark",
+            "langs": ["en", "fr"],
+            "n": 3,
+        }
+        assert [i.namespace for i in store.search(("users",), filter={"n": {"$gte": 5}})] == [
+            ("users", "u2")
+        ]
         assert store.get(("docs",), "readme").value == {"text": "héllo 漢字"}
         assert store.list_namespaces(prefix=("users",)) == [("users", "u1"), ("users", "u2")]

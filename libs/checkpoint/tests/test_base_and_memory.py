@@ -6,7 +6,6 @@ import asyncio
 import threading
 
 import pytest
-
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
     create_checkpoint,
@@ -52,7 +51,13 @@ def test_next_version_format():
 
 def test_metadata_merging_rules():
     config = {
-        "configurable": {"thread_id": "t", "checkpoint_ns": "", "user": "u", "__hidden": 1, "obj": [1]},
+        "configurable": {
+            "thread_id": "t",
+            "checkpoint_ns": "",
+            "user": "u",
+            "__hidden": 1,
+            "obj": [1],
+        },
         "metadata": {"step": 5, "run_id": "r\x00"},
     }
     merged = get_checkpoint_metadata(config, {"step": 1, "nested": {"k": "a\x00b"}})
@@ -108,14 +113,19 @@ def _delta_chain(saver: InMemorySaver, thread: str) -> dict:
     checkpoint = empty_checkpoint()
     checkpoint["channel_values"] = {"log": _DeltaSnapshot(["a"])}
     checkpoint["channel_versions"] = {"log": version}
-    config = saver.put({"configurable": {"thread_id": thread}}, checkpoint, {"step": 0}, {"log": version})
+    config = saver.put(
+        {"configurable": {"thread_id": thread}}, checkpoint, {"step": 0}, {"log": version}
+    )
     for step, write in enumerate("bcd", start=1):
         saver.put_writes(config, [("log", write)], f"task-{step}")
         version = saver.get_next_version(version, None)
         checkpoint = empty_checkpoint()
         checkpoint["channel_versions"] = {"log": version}
         config = saver.put(
-            config, checkpoint, {"step": step, "counters_since_delta_snapshot": {"log": [step, step]}}, {"log": version}
+            config,
+            checkpoint,
+            {"step": step, "counters_since_delta_snapshot": {"log": [step, step]}},
+            {"log": version},
         )
     return config
 

@@ -7,7 +7,6 @@ import time
 import pytest
 import redis
 import redis.asyncio
-
 from langgraph.cache.redis import RedisCache
 
 
@@ -35,7 +34,9 @@ def test_get_set_ttl_and_layout(client):
 
 def test_clear_by_namespace_takes_labels_literally(client):
     cache = RedisCache(client, prefix="app:")
-    cache.set({(("x*",), "k"): (1, None), (("xy",), "k"): (2, None), (("x*", "sub"), "k"): (3, None)})
+    cache.set(
+        {(("x*",), "k"): (1, None), (("xy",), "k"): (2, None), (("x*", "sub"), "k"): (3, None)}
+    )
     client.set("unrelated", "keep")
     cache.clear([("x*",)])
     assert cache.get([(("x*",), "k"), (("x*", "sub"), "k"), (("xy",), "k")]) == {(("xy",), "k"): 2}

@@ -20,13 +20,12 @@ from pathlib import Path
 import ormsgpack
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from pydantic import BaseModel
-
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.event_hooks import register_serde_event_listener
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from langgraph.types import Command, Interrupt, Send
+from pydantic import BaseModel
 
 VECTORS = json.loads((Path(__file__).parent / "fixtures" / "serde-vectors.json").read_text())
 
@@ -191,7 +190,12 @@ def side_effect_module(tmp_path, monkeypatch):
     sys.modules.pop(name, None)
 
 
-DANGEROUS = [("os", "system"), ("subprocess", "Popen"), ("builtins", "eval"), ("importlib", "import_module")]
+DANGEROUS = [
+    ("os", "system"),
+    ("subprocess", "Popen"),
+    ("builtins", "eval"),
+    ("importlib", "import_module"),
+]
 
 
 @pytest.mark.parametrize("code", [0, 1, 2, 3, 4, 5])
@@ -199,7 +203,14 @@ DANGEROUS = [("os", "system"), ("subprocess", "Popen"), ("builtins", "eval"), ("
 def test_crafted_payloads_never_call_anything(code, target, tmp_path):
     marker = tmp_path / "pwned"
     command = f"touch {marker}"
-    arg = {0: command, 1: [command], 2: {"args": command}, 3: command, 4: {"a": command}, 5: {"a": command}}[code]
+    arg = {
+        0: command,
+        1: [command],
+        2: {"args": command},
+        3: command,
+        4: {"a": command},
+        5: {"a": command},
+    }[code]
     payload = [*target, arg] + (["__call__"] if code in (3, 5) else [])
     events = []
     unregister = register_serde_event_listener(events.append)
@@ -225,7 +236,9 @@ def test_payload_never_imports_a_module(code, side_effect_module):
 def test_legacy_json_never_imports_or_calls(side_effect_module, tmp_path):
     name, marker = side_effect_module
     for path in ([name, "Boom"], ["os", "system"], ["builtins", "eval"]):
-        row = json.dumps({"lc": 1, "type": "constructor", "id": path, "kwargs": {"cmd": "x"}}).encode()
+        row = json.dumps(
+            {"lc": 1, "type": "constructor", "id": path, "kwargs": {"cmd": "x"}}
+        ).encode()
         assert JsonPlusSerializer().loads_typed(("json", row)) == {"cmd": "x"}
     assert not marker.exists() and name not in sys.modules
 
@@ -246,7 +259,9 @@ def test_strict_mode_needs_allowlist(monkeypatch):
     allowed = serde.with_msgpack_allowlist([(Point.__module__, "Point")])
     assert allowed.loads_typed(data) == Point(1, 2.0)
     # the safe built-in set still works in strict mode
-    assert serde.loads_typed(serde.dumps_typed(datetime.date(2020, 1, 2))) == datetime.date(2020, 1, 2)
+    assert serde.loads_typed(serde.dumps_typed(datetime.date(2020, 1, 2))) == datetime.date(
+        2020, 1, 2
+    )
 
 
 def test_strict_env_flag_is_read_at_import(tmp_path):
@@ -254,7 +269,10 @@ def test_strict_env_flag_is_read_at_import(tmp_path):
 
     code = "from langgraph.checkpoint.serde._msgpack import STRICT_MSGPACK_ENABLED as s; print(s)"
     out = subprocess.run(
-        [sys.executable, "-c", code], env={"LANGGRAPH_STRICT_MSGPACK": "true"}, capture_output=True, text=True
+        [sys.executable, "-c", code],
+        env={"LANGGRAPH_STRICT_MSGPACK": "true"},
+        capture_output=True,
+        text=True,
     )
     assert out.stdout.strip() == "True"
 
@@ -279,7 +297,10 @@ def test_encrypted_serializer_needs_a_key(monkeypatch):
 
 
 # Written by the reference EncryptedSerializer.from_pycryptodome_aes(key=b"k" * 16).
-REFERENCE_ENCRYPTED = ("msgpack+aes", bytes.fromhex("405cbcb8dcfc1639326df64c0a7ed215910be50f5457d85b8fada61ea840fc3eb92edbd0"))
+REFERENCE_ENCRYPTED = (
+    "msgpack+aes",
+    bytes.fromhex("405cbcb8dcfc1639326df64c0a7ed215910be50f5457d85b8fada61ea840fc3eb92edbd0"),
+)
 
 
 def test_reads_values_the_reference_encrypted():

@@ -10,7 +10,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-
 from langgraph.cache.memory import InMemoryCache
 from langgraph.store.base import (
     GetOp,
@@ -63,11 +62,24 @@ def test_values_must_be_dicts():
 def test_search_filters_and_operators():
     store = InMemoryStore()
     for i in range(6):
-        store.put(("docs", "team" if i % 2 else "solo"), f"d{i}", {"n": i, "meta": {"kind": "even" if i % 2 == 0 else "odd"}})
+        store.put(
+            ("docs", "team" if i % 2 else "solo"),
+            f"d{i}",
+            {"n": i, "meta": {"kind": "even" if i % 2 == 0 else "odd"}},
+        )
     assert {i.key for i in store.search(("docs",), filter={"n": {"$gte": 4}})} == {"d4", "d5"}
-    assert {i.key for i in store.search(("docs",), filter={"n": {"$gt": 1, "$lt": 4}})} == {"d2", "d3"}
-    assert {i.key for i in store.search(("docs",), filter={"n": {"$ne": 0}, "meta.kind": "even"})} == {"d2", "d4"}
-    assert {i.key for i in store.search(("docs",), filter={"meta": {"kind": "odd"}})} == {"d1", "d3", "d5"}
+    assert {i.key for i in store.search(("docs",), filter={"n": {"$gt": 1, "$lt": 4}})} == {
+        "d2",
+        "d3",
+    }
+    assert {
+        i.key for i in store.search(("docs",), filter={"n": {"$ne": 0}, "meta.kind": "even"})
+    } == {"d2", "d4"}
+    assert {i.key for i in store.search(("docs",), filter={"meta": {"kind": "odd"}})} == {
+        "d1",
+        "d3",
+        "d5",
+    }
     assert {i.key for i in store.search(("docs", "team"))} == {"d1", "d3", "d5"}
     assert len(store.search(("docs",), limit=2)) == 2
     assert len(store.search(("docs",), limit=10, offset=4)) == 2
@@ -102,7 +114,11 @@ def test_list_namespaces_prefix_suffix_depth_paging():
     store = InMemoryStore()
     for ns in [("a", "b", "c"), ("a", "b", "d"), ("a", "x", "c"), ("z", "c")]:
         store.put(ns, "k", {"v": 1})
-    assert store.list_namespaces(prefix=("a",)) == [("a", "b", "c"), ("a", "b", "d"), ("a", "x", "c")]
+    assert store.list_namespaces(prefix=("a",)) == [
+        ("a", "b", "c"),
+        ("a", "b", "d"),
+        ("a", "x", "c"),
+    ]
     assert store.list_namespaces(suffix=("c",)) == [("a", "b", "c"), ("a", "x", "c"), ("z", "c")]
     assert store.list_namespaces(prefix=("a", "*", "c")) == [("a", "b", "c"), ("a", "x", "c")]
     assert store.list_namespaces(max_depth=2) == [("a", "b"), ("a", "x"), ("z", "c")]
@@ -153,7 +169,9 @@ async def test_batched_store_coalesces_and_dedups_reads():
     store = CountingStore()
     await store.aput(("n",), "k", {"v": 1})
     store.calls.clear()
-    results = await asyncio.gather(*(store.aget(("n",), "k") for _ in range(10)), store.asearch(("n",)))
+    results = await asyncio.gather(
+        *(store.aget(("n",), "k") for _ in range(10)), store.asearch(("n",))
+    )
     assert all(isinstance(r, Item) and r.value == {"v": 1} for r in results[:10])
     assert len(store.calls) == 1  # one abatch for eleven calls
     assert len(store.calls[0]) == 2  # ten identical gets became one
@@ -176,8 +194,13 @@ def test_store_batch_results_in_order():
 
 def test_cache_ttl_clear_and_threads():
     cache = InMemoryCache()
-    cache.set({(("ns",), "a"): ({"x": 1}, None), (("ns",), "b"): (2, 1), (("other",), "c"): (3, None)})
-    assert cache.get([(("ns",), "a"), (("ns",), "b")]) == {(("ns",), "a"): {"x": 1}, (("ns",), "b"): 2}
+    cache.set(
+        {(("ns",), "a"): ({"x": 1}, None), (("ns",), "b"): (2, 1), (("other",), "c"): (3, None)}
+    )
+    assert cache.get([(("ns",), "a"), (("ns",), "b")]) == {
+        (("ns",), "a"): {"x": 1},
+        (("ns",), "b"): 2,
+    }
     time.sleep(1.1)
     assert cache.get([(("ns",), "b")]) == {}
     cache.clear([("ns",)])
@@ -198,11 +221,10 @@ def test_cache_ttl_clear_and_threads():
 
 
 def test_langgraph_graph_uses_store_and_node_cache():
-    from typing_extensions import TypedDict
-
     from langgraph.graph import START, StateGraph
     from langgraph.store.base import BaseStore
     from langgraph.types import CachePolicy
+    from typing_extensions import TypedDict
 
     calls = []
 

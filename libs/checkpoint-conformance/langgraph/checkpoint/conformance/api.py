@@ -33,10 +33,14 @@ class Api:
     def __init__(self, saver: BaseCheckpointSaver) -> None:
         self.saver = saver
 
-    async def put(self, config: dict, checkpoint: Checkpoint, metadata: CheckpointMetadata, new_versions: dict) -> dict:
+    async def put(
+        self, config: dict, checkpoint: Checkpoint, metadata: CheckpointMetadata, new_versions: dict
+    ) -> dict:
         raise NotImplementedError
 
-    async def put_writes(self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = "") -> None:
+    async def put_writes(
+        self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
         raise NotImplementedError
 
     async def get_tuple(self, config: dict) -> CheckpointTuple | None:
@@ -83,7 +87,10 @@ class Api:
                 new_versions[channel] = versions[channel]
             checkpoint = make_checkpoint(values, dict(versions), step)
             config = await self.put(
-                config, checkpoint, {"source": "loop", "step": step, **(metadata or {})}, new_versions
+                config,
+                checkpoint,
+                {"source": "loop", "step": step, **(metadata or {})},
+                new_versions,
             )
             configs.append(config)
         return configs

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from langgraph.checkpoint.serde.types import _DeltaSnapshot
-
 from langgraph.checkpoint.conformance.api import Api, make_checkpoint, new_thread
 from langgraph.checkpoint.conformance.report import Capability
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
 
 class ConformanceError(AssertionError):
@@ -71,11 +70,19 @@ P = Capability.PUT
 async def returns_config(api: Api) -> None:
     thread = new_thread()
     checkpoint = make_checkpoint({"a": 1}, {"a": api.saver.get_next_version(None, None)})
-    returned = await api.put(_cfg(thread), checkpoint, {"source": "input", "step": -1}, checkpoint["channel_versions"])
+    returned = await api.put(
+        _cfg(thread), checkpoint, {"source": "input", "step": -1}, checkpoint["channel_versions"]
+    )
     conf = returned.get("configurable", {})
-    expect(conf.get("thread_id") == thread, f"returned thread_id {conf.get('thread_id')!r}, expected {thread!r}")
+    expect(
+        conf.get("thread_id") == thread,
+        f"returned thread_id {conf.get('thread_id')!r}, expected {thread!r}",
+    )
     expect(conf.get("checkpoint_ns", "") == "", "returned checkpoint_ns should be ''")
-    expect(conf.get("checkpoint_id") == checkpoint["id"], "returned checkpoint_id is not the checkpoint's id")
+    expect(
+        conf.get("checkpoint_id") == checkpoint["id"],
+        "returned checkpoint_id is not the checkpoint's id",
+    )
 
 
 @case(P)
@@ -85,7 +92,10 @@ async def round_trips_values(api: Api) -> None:
     saved = await api.get_tuple(config)
     expect(saved is not None, "get_tuple found nothing after put")
     values = saved.checkpoint["channel_values"]
-    expect(values == {"a": 1, "b": {"nested": [1, 2, {"x": "y"}]}}, f"channel_values read back as {values!r}")
+    expect(
+        values == {"a": 1, "b": {"nested": [1, 2, {"x": "y"}]}},
+        f"channel_values read back as {values!r}",
+    )
     expect(saved.checkpoint["id"] == _id(config), "checkpoint id changed")
 
 
@@ -93,7 +103,10 @@ async def round_trips_values(api: Api) -> None:
 async def first_checkpoint_has_no_parent(api: Api) -> None:
     [config] = await api.put_chain(new_thread(), [{"a": 1}])
     saved = await api.get_tuple(config)
-    expect(saved.parent_config is None, f"parent_config of the first checkpoint is {saved.parent_config!r}")
+    expect(
+        saved.parent_config is None,
+        f"parent_config of the first checkpoint is {saved.parent_config!r}",
+    )
 
 
 @case(P)
@@ -102,8 +115,14 @@ async def parent_is_config_checkpoint(api: Api) -> None:
     first, second = await api.put_chain(thread, [{"a": 1}, {"a": 2}])
     saved = await api.get_tuple(second)
     expect(saved.parent_config is not None, "second checkpoint has no parent_config")
-    expect(_id(saved.parent_config) == _id(first), "parent_config does not point at the first checkpoint")
-    expect(saved.parent_config["configurable"].get("thread_id") == thread, "parent_config lacks thread_id")
+    expect(
+        _id(saved.parent_config) == _id(first),
+        "parent_config does not point at the first checkpoint",
+    )
+    expect(
+        saved.parent_config["configurable"].get("thread_id") == thread,
+        "parent_config lacks thread_id",
+    )
 
 
 @case(P)
@@ -111,8 +130,12 @@ async def overwrite_same_id_replaces(api: Api) -> None:
     thread = new_thread()
     version = api.saver.get_next_version(None, None)
     checkpoint = make_checkpoint({"a": 1}, {"a": version})
-    await api.put(_cfg(thread), checkpoint, {"source": "input", "step": 1, "mark": "old"}, {"a": version})
-    await api.put(_cfg(thread), checkpoint, {"source": "input", "step": 1, "mark": "new"}, {"a": version})
+    await api.put(
+        _cfg(thread), checkpoint, {"source": "input", "step": 1, "mark": "old"}, {"a": version}
+    )
+    await api.put(
+        _cfg(thread), checkpoint, {"source": "input", "step": 1, "mark": "new"}, {"a": version}
+    )
     items = await api.list(_cfg(thread))
     expect(len(items) == 1, f"putting the same id twice left {len(items)} checkpoints")
     expect(items[0].metadata.get("mark") == "new", "the second put did not replace the first")
@@ -125,9 +148,18 @@ async def namespaces_kept_apart(api: Api) -> None:
     [child] = await api.put_chain(thread, [{"who": "child"}], ns="child:1")
     got_root = await api.get_tuple(_cfg(thread, ""))
     got_child = await api.get_tuple(_cfg(thread, "child:1"))
-    expect(got_root and got_root.checkpoint["channel_values"]["who"] == "root", "root namespace returned the wrong checkpoint")
-    expect(got_child and got_child.checkpoint["channel_values"]["who"] == "child", "child namespace returned the wrong checkpoint")
-    expect(got_child.config["configurable"]["checkpoint_ns"] == "child:1", "child config lost its namespace")
+    expect(
+        got_root and got_root.checkpoint["channel_values"]["who"] == "root",
+        "root namespace returned the wrong checkpoint",
+    )
+    expect(
+        got_child and got_child.checkpoint["channel_values"]["who"] == "child",
+        "child namespace returned the wrong checkpoint",
+    )
+    expect(
+        got_child.config["configurable"]["checkpoint_ns"] == "child:1",
+        "child config lost its namespace",
+    )
 
 
 @case(P)
@@ -141,9 +173,14 @@ async def unchanged_channels_still_read_back(api: Api) -> None:
     second = make_checkpoint({"a": "a2", "b": "b1"}, {"a": va2, "b": vb}, 1)
     config = await api.put(config, second, {"source": "loop", "step": 1}, {"a": va2})
     saved = await api.get_tuple(config)
-    expect(saved.checkpoint["channel_values"] == {"a": "a2", "b": "b1"}, f"got {saved.checkpoint['channel_values']!r}")
+    expect(
+        saved.checkpoint["channel_values"] == {"a": "a2", "b": "b1"},
+        f"got {saved.checkpoint['channel_values']!r}",
+    )
     older = await api.get_tuple(_cfg(thread, "", first["id"]))
-    expect(older.checkpoint["channel_values"] == {"a": "a1", "b": "b1"}, "the older checkpoint changed")
+    expect(
+        older.checkpoint["channel_values"] == {"a": "a1", "b": "b1"}, "the older checkpoint changed"
+    )
 
 
 @case(P)
@@ -152,17 +189,31 @@ async def version_without_value_reads_absent(api: Api) -> None:
     va = api.saver.get_next_version(None, None)
     vc = api.saver.get_next_version(None, None)
     checkpoint = make_checkpoint({"a": 1}, {"a": va, "c": vc})
-    config = await api.put(_cfg(thread), checkpoint, {"source": "input", "step": -1}, {"a": va, "c": vc})
+    config = await api.put(
+        _cfg(thread), checkpoint, {"source": "input", "step": -1}, {"a": va, "c": vc}
+    )
     saved = await api.get_tuple(config)
-    expect("c" not in saved.checkpoint["channel_values"], "a channel with a version but no value read back present")
-    expect(saved.checkpoint["channel_versions"].get("c") == vc, "channel_versions lost the empty channel")
+    expect(
+        "c" not in saved.checkpoint["channel_values"],
+        "a channel with a version but no value read back present",
+    )
+    expect(
+        saved.checkpoint["channel_versions"].get("c") == vc,
+        "channel_versions lost the empty channel",
+    )
 
 
 @case(P)
 async def metadata_merged_from_config(api: Api) -> None:
     thread = new_thread()
     config = {
-        "configurable": {"thread_id": thread, "checkpoint_ns": "", "user": "u1", "__secret": "x", "obj": {"no": 1}},
+        "configurable": {
+            "thread_id": thread,
+            "checkpoint_ns": "",
+            "user": "u1",
+            "__secret": "x",
+            "obj": {"no": 1},
+        },
         "metadata": {"run_id": "r1", "step": 99, "note": "a\x00b"},
     }
     checkpoint = make_checkpoint({}, {})
@@ -173,8 +224,14 @@ async def metadata_merged_from_config(api: Api) -> None:
     expect(metadata.get("step") == 1, "config metadata overrode a key the metadata already had")
     expect("__secret" not in metadata, "a '__' key was copied into metadata")
     expect("obj" not in metadata, "a non-scalar configurable value was copied into metadata")
-    expect("thread_id" not in metadata and "checkpoint_ns" not in metadata, "excluded keys copied into metadata")
-    expect(metadata.get("note") == "ab", f"NUL not removed from metadata string: {metadata.get('note')!r}")
+    expect(
+        "thread_id" not in metadata and "checkpoint_ns" not in metadata,
+        "excluded keys copied into metadata",
+    )
+    expect(
+        metadata.get("note") == "ab",
+        f"NUL not removed from metadata string: {metadata.get('note')!r}",
+    )
 
 
 @case(P)
@@ -193,7 +250,9 @@ async def values_of_every_kind_round_trip(api: Api) -> None:
 
         values["messages"] = [
             HumanMessage(content="hi", id="m1"),
-            AIMessage(content="", id="m2", tool_calls=[{"name": "t", "args": {"x": 1}, "id": "c1"}]),
+            AIMessage(
+                content="", id="m2", tool_calls=[{"name": "t", "args": {"x": 1}, "id": "c1"}]
+            ),
         ]
     except ImportError:
         pass
@@ -218,10 +277,15 @@ async def missing_thread_id_is_a_clear_error(api: Api) -> None:
 @case(P)
 async def concurrent_puts_on_different_threads(api: Api) -> None:
     threads = [new_thread() for _ in range(20)]
-    await asyncio.gather(*(api.put_chain(t, [{"n": i}, {"n": i + 1}]) for i, t in enumerate(threads)))
+    await asyncio.gather(
+        *(api.put_chain(t, [{"n": i}, {"n": i + 1}]) for i, t in enumerate(threads))
+    )
     for i, thread in enumerate(threads):
         saved = await api.get_tuple(_cfg(thread))
-        expect(saved is not None and saved.checkpoint["channel_values"]["n"] == i + 1, f"thread {i} lost a put")
+        expect(
+            saved is not None and saved.checkpoint["channel_values"]["n"] == i + 1,
+            f"thread {i} lost a put",
+        )
 
 
 # -- put_writes -----------------------------------------------------------------
@@ -235,7 +299,10 @@ async def writes_linked_to_their_checkpoint(api: Api) -> None:
     await api.put_writes(first, [("a", "w1")], "task-1")
     saved_first = await api.get_tuple(first)
     saved_second = await api.get_tuple(second)
-    expect(saved_first.pending_writes == [("task-1", "a", "w1")], f"pending_writes: {saved_first.pending_writes!r}")
+    expect(
+        saved_first.pending_writes == [("task-1", "a", "w1")],
+        f"pending_writes: {saved_first.pending_writes!r}",
+    )
     expect(not saved_second.pending_writes, "writes leaked to another checkpoint")
 
 
@@ -263,7 +330,10 @@ async def regular_writes_keep_first(api: Api) -> None:
     await api.put_writes(config, [("a", "first")], "task-1")
     await api.put_writes(config, [("a", "second")], "task-1")
     writes = (await api.get_tuple(config)).pending_writes
-    expect(writes == [("task-1", "a", "first")], f"a repeated regular write replaced the first: {writes!r}")
+    expect(
+        writes == [("task-1", "a", "first")],
+        f"a repeated regular write replaced the first: {writes!r}",
+    )
 
 
 @case(W)
@@ -272,7 +342,10 @@ async def special_writes_replace(api: Api) -> None:
     await api.put_writes(config, [("__error__", "first")], "task-1")
     await api.put_writes(config, [("__error__", "second")], "task-1")
     writes = (await api.get_tuple(config)).pending_writes
-    expect(writes == [("task-1", "__error__", "second")], f"a repeated special write did not replace: {writes!r}")
+    expect(
+        writes == [("task-1", "__error__", "second")],
+        f"a repeated special write did not replace: {writes!r}",
+    )
 
 
 @case(W)
@@ -293,7 +366,10 @@ async def latest_without_checkpoint_id(api: Api) -> None:
     thread = new_thread()
     configs = await api.put_chain(thread, [{"a": 1}, {"a": 2}, {"a": 3}])
     latest = await api.get_tuple(_cfg(thread))
-    expect(latest is not None and _id(latest.config) == _id(configs[-1]), "latest is not the newest checkpoint")
+    expect(
+        latest is not None and _id(latest.config) == _id(configs[-1]),
+        "latest is not the newest checkpoint",
+    )
 
 
 @case(G)
@@ -301,7 +377,10 @@ async def by_checkpoint_id(api: Api) -> None:
     thread = new_thread()
     configs = await api.put_chain(thread, [{"a": 1}, {"a": 2}])
     older = await api.get_tuple(_cfg(thread, "", _id(configs[0])))
-    expect(older is not None and older.checkpoint["channel_values"]["a"] == 1, "lookup by id returned the wrong checkpoint")
+    expect(
+        older is not None and older.checkpoint["channel_values"]["a"] == 1,
+        "lookup by id returned the wrong checkpoint",
+    )
 
 
 @case(G)
@@ -311,7 +390,8 @@ async def returned_config_is_complete(api: Api) -> None:
     saved = await api.get_tuple({"configurable": {"thread_id": thread, "checkpoint_ns": "inner:7"}})
     conf = saved.config["configurable"]
     expect(
-        (conf.get("thread_id"), conf.get("checkpoint_ns"), conf.get("checkpoint_id")) == (thread, "inner:7", _id(config)),
+        (conf.get("thread_id"), conf.get("checkpoint_ns"), conf.get("checkpoint_id"))
+        == (thread, "inner:7", _id(config)),
         f"tuple config is {conf!r}",
     )
 
@@ -343,9 +423,15 @@ async def limit_and_before(api: Api) -> None:
     thread = new_thread()
     configs = await api.put_chain(thread, [{"a": i} for i in range(5)])
     limited = await api.list(_cfg(thread), limit=2)
-    expect([_id(i.config) for i in limited] == [_id(configs[4]), _id(configs[3])], "limit did not return the newest two")
+    expect(
+        [_id(i.config) for i in limited] == [_id(configs[4]), _id(configs[3])],
+        "limit did not return the newest two",
+    )
     before = await api.list(_cfg(thread), before=configs[2])
-    expect([_id(i.config) for i in before] == [_id(configs[1]), _id(configs[0])], "before did not return older checkpoints")
+    expect(
+        [_id(i.config) for i in before] == [_id(configs[1]), _id(configs[0])],
+        "before did not return older checkpoints",
+    )
     both = await api.list(_cfg(thread), before=configs[4], limit=1)
     expect([_id(i.config) for i in both] == [_id(configs[3])], "before + limit")
 
@@ -369,7 +455,10 @@ async def filter_on_nested_values(api: Api) -> None:
     await api.put_chain(thread, [{"a": 1}], metadata={"tags": {"team": "x", "level": [1, 2]}})
     await api.put_chain(thread, [{"a": 2}], metadata={"tags": {"team": "y", "level": [1, 2]}})
     found = await api.list(_cfg(thread), filter={"tags": {"team": "x", "level": [1, 2]}})
-    expect(len(found) == 1 and found[0].metadata["tags"]["team"] == "x", "nested filter value did not match exactly one")
+    expect(
+        len(found) == 1 and found[0].metadata["tags"]["team"] == "x",
+        "nested filter value did not match exactly one",
+    )
 
 
 @case(L)
@@ -388,8 +477,14 @@ async def hostile_filter_keys_are_data(api: Api) -> None:
     await api.put_chain(thread, [{"a": 1}], metadata={key: "v"})
     await api.put_chain(thread, [{"a": 2}], metadata={"other": "v"})
     found = await api.list(_cfg(thread), filter={key: "v"})
-    expect(len(found) == 1 and found[0].metadata.get(key) == "v", "a key with SQL/JSON-path characters did not match literally")
-    expect(await api.list(_cfg(thread), filter={"' OR '1'='1": "v"}) == [], "an injection-shaped key matched rows")
+    expect(
+        len(found) == 1 and found[0].metadata.get(key) == "v",
+        "a key with SQL/JSON-path characters did not match literally",
+    )
+    expect(
+        await api.list(_cfg(thread), filter={"' OR '1'='1": "v"}) == [],
+        "an injection-shaped key matched rows",
+    )
 
 
 @case(L)
@@ -399,7 +494,10 @@ async def config_none_lists_every_thread(api: Api) -> None:
     for thread in threads:
         await api.put_chain(thread, [{"a": 1}], metadata={"marker": marker})
     found = await api.list(None, filter={"marker": marker})
-    expect(sorted(i.config["configurable"]["thread_id"] for i in found) == sorted(threads), "config=None did not list all threads")
+    expect(
+        sorted(i.config["configurable"]["thread_id"] for i in found) == sorted(threads),
+        "config=None did not list all threads",
+    )
 
 
 @case(L)
@@ -410,7 +508,10 @@ async def namespace_narrows_only_when_given(api: Api) -> None:
     everything = await api.list({"configurable": {"thread_id": thread}})
     expect(len(everything) == 2, "thread_id alone should list every namespace")
     only_sub = await api.list(_cfg(thread, "sub:1"))
-    expect([i.config["configurable"]["checkpoint_ns"] for i in only_sub] == ["sub:1"], "checkpoint_ns did not narrow")
+    expect(
+        [i.config["configurable"]["checkpoint_ns"] for i in only_sub] == ["sub:1"],
+        "checkpoint_ns did not narrow",
+    )
 
 
 @case(L)
@@ -418,7 +519,10 @@ async def checkpoint_id_narrows(api: Api) -> None:
     thread = new_thread()
     configs = await api.put_chain(thread, [{"a": 1}, {"a": 2}])
     found = await api.list(_cfg(thread, "", _id(configs[0])))
-    expect([_id(i.config) for i in found] == [_id(configs[0])], "checkpoint_id in config did not narrow")
+    expect(
+        [_id(i.config) for i in found] == [_id(configs[0])],
+        "checkpoint_id in config did not narrow",
+    )
 
 
 @case(L)
@@ -444,8 +548,14 @@ async def deletes_every_namespace_only_of_that_thread(api: Api) -> None:
     await api.put_writes(root, [("a", "w")], "t")
     [other] = await api.put_chain(kept, [{"a": 3}])
     await api.delete_thread(doomed)
-    expect(await api.list({"configurable": {"thread_id": doomed}}) == [], "checkpoints survived delete_thread")
-    expect(await api.get_tuple(_cfg(doomed, "sub:1")) is None, "a subgraph namespace survived delete_thread")
+    expect(
+        await api.list({"configurable": {"thread_id": doomed}}) == [],
+        "checkpoints survived delete_thread",
+    )
+    expect(
+        await api.get_tuple(_cfg(doomed, "sub:1")) is None,
+        "a subgraph namespace survived delete_thread",
+    )
     expect(await api.get_tuple(other) is not None, "delete_thread removed another thread")
 
 
@@ -461,13 +571,23 @@ async def deletes_checkpoints_of_listed_runs(api: Api) -> None:
     doomed_config = kept[-1]
     version = api.saver.get_next_version(None, None)
     checkpoint = make_checkpoint({"a": 2}, {"a": version}, 1)
-    doomed = await api.put(doomed_config, checkpoint, {"source": "loop", "step": 1, "run_id": "run-drop"}, {"a": version})
+    doomed = await api.put(
+        doomed_config,
+        checkpoint,
+        {"source": "loop", "step": 1, "run_id": "run-drop"},
+        {"a": version},
+    )
     await api.put_writes(doomed, [("a", "w")], "t")
     await api.delete_for_runs(["run-drop"])
     left = await api.list({"configurable": {"thread_id": thread}})
-    expect([i.metadata.get("run_id") for i in left] == ["run-keep"], f"after delete_for_runs: {[i.metadata for i in left]!r}")
+    expect(
+        [i.metadata.get("run_id") for i in left] == ["run-keep"],
+        f"after delete_for_runs: {[i.metadata for i in left]!r}",
+    )
     latest = await api.get_tuple(_cfg(thread))
-    expect(latest.checkpoint["channel_values"] == {"a": 1}, "the surviving checkpoint lost its values")
+    expect(
+        latest.checkpoint["channel_values"] == {"a": 1}, "the surviving checkpoint lost its values"
+    )
 
 
 # -- copy_thread --------------------------------------------------------------------
@@ -489,8 +609,13 @@ async def copies_whole_history(api: Api) -> None:
     expect(_id(latest.parent_config) == _id(first), "copied parent link differs")
     old = await api.get_tuple(_cfg(target, "", _id(first)))
     expect(old.pending_writes == [("t1", "a", "w")], "copied writes differ")
-    expect((await api.get_tuple(_cfg(target, "sub:1"))).checkpoint["channel_values"] == {"s": 1}, "namespace not copied")
-    expect(len(await api.list({"configurable": {"thread_id": source}})) == 3, "source changed by copy")
+    expect(
+        (await api.get_tuple(_cfg(target, "sub:1"))).checkpoint["channel_values"] == {"s": 1},
+        "namespace not copied",
+    )
+    expect(
+        len(await api.list({"configurable": {"thread_id": source}})) == 3, "source changed by copy"
+    )
 
 
 # -- prune ----------------------------------------------------------------------------
@@ -507,10 +632,16 @@ async def keep_latest_per_namespace(api: Api) -> None:
     await api.put_chain(other, [{"a": 1}, {"a": 2}])
     await api.prune([thread], strategy="keep_latest")
     left = await api.list({"configurable": {"thread_id": thread}})
-    expect(sorted(i.config["configurable"]["checkpoint_ns"] for i in left) == ["", "sub:1"], f"left after prune: {len(left)}")
+    expect(
+        sorted(i.config["configurable"]["checkpoint_ns"] for i in left) == ["", "sub:1"],
+        f"left after prune: {len(left)}",
+    )
     latest = await api.get_tuple(_cfg(thread))
     expect(latest.checkpoint["channel_values"] == {"a": 3}, "the latest checkpoint lost values")
-    expect(len(await api.list({"configurable": {"thread_id": other}})) == 2, "prune touched another thread")
+    expect(
+        len(await api.list({"configurable": {"thread_id": other}})) == 2,
+        "prune touched another thread",
+    )
 
 
 @case(PR)
@@ -518,7 +649,10 @@ async def delete_strategy_removes_threads(api: Api) -> None:
     thread = new_thread()
     await api.put_chain(thread, [{"a": 1}, {"a": 2}])
     await api.prune([thread], strategy="delete")
-    expect(await api.list({"configurable": {"thread_id": thread}}) == [], "prune(strategy='delete') left checkpoints")
+    expect(
+        await api.list({"configurable": {"thread_id": thread}}) == [],
+        "prune(strategy='delete') left checkpoints",
+    )
 
 
 @case(PR)
@@ -529,7 +663,10 @@ async def unknown_strategy_is_an_error(api: Api) -> None:
         await api.prune([thread], strategy="compact-everything")
     except Exception as exc:  # noqa: BLE001
         expect("compact-everything" in str(exc), f"error does not name the strategy: {exc!r}")
-        expect(len(await api.list({"configurable": {"thread_id": thread}})) == 2, "a refused prune deleted data")
+        expect(
+            len(await api.list({"configurable": {"thread_id": thread}})) == 2,
+            "a refused prune deleted data",
+        )
         return
     raise ConformanceError("an unknown prune strategy was accepted")
 
@@ -553,14 +690,26 @@ async def _delta_chain(api: Api, thread: str) -> list[dict]:
     """c0 holds a snapshot of `log`; c1..c3 hold none and count steps since it."""
     saver = api.saver
     version = saver.get_next_version(None, None)
-    c0 = make_checkpoint({"log": _DeltaSnapshot(["a"]), "other": 0}, {"log": version, "other": version}, 0)
-    configs = [await api.put(_cfg(thread), c0, {"source": "loop", "step": 0}, {"log": version, "other": version})]
+    c0 = make_checkpoint(
+        {"log": _DeltaSnapshot(["a"]), "other": 0}, {"log": version, "other": version}, 0
+    )
+    configs = [
+        await api.put(
+            _cfg(thread), c0, {"source": "loop", "step": 0}, {"log": version, "other": version}
+        )
+    ]
     for step, write in enumerate(["b", "c", "d"], start=1):
         await api.put_writes(configs[-1], [("log", write), ("other", step)], f"task-{step}")
         version = saver.get_next_version(version, None)
         checkpoint = make_checkpoint({"other": step}, {"log": version, "other": version}, step)
-        metadata = {"source": "loop", "step": step, "counters_since_delta_snapshot": {"log": [step, step]}}
-        configs.append(await api.put(configs[-1], checkpoint, metadata, {"log": version, "other": version}))
+        metadata = {
+            "source": "loop",
+            "step": step,
+            "counters_since_delta_snapshot": {"log": [step, step]},
+        }
+        configs.append(
+            await api.put(configs[-1], checkpoint, metadata, {"log": version, "other": version})
+        )
     await api.put_writes(configs[-1], [("log", "at-target")], "task-target")
     return configs
 
@@ -573,7 +722,10 @@ async def seed_and_writes_oldest_first(api: Api) -> None:
     entry = history["log"]
     expect(entry.get("seed") == _DeltaSnapshot(["a"]), f"seed is {entry.get('seed')!r}")
     values = [w[2] for w in entry["writes"]]
-    expect(values == ["b", "c", "d"], f"writes {values!r}, expected oldest first and none from the target")
+    expect(
+        values == ["b", "c", "d"],
+        f"writes {values!r}, expected oldest first and none from the target",
+    )
     expect(all(w[1] == "log" for w in entry["writes"]), "writes of other channels included")
 
 
@@ -581,7 +733,9 @@ async def seed_and_writes_oldest_first(api: Api) -> None:
 async def nearer_target_fewer_writes(api: Api) -> None:
     configs = await _delta_chain(api, new_thread())
     history = await api.delta_history(configs[2], ["log"])
-    expect([w[2] for w in history["log"]["writes"]] == ["b", "c"], f"history at step 2: {history!r}")
+    expect(
+        [w[2] for w in history["log"]["writes"]] == ["b", "c"], f"history at step 2: {history!r}"
+    )
 
 
 @case(DH)
@@ -589,7 +743,12 @@ async def no_seed_when_root_reached(api: Api) -> None:
     thread = new_thread()
     saver = api.saver
     version = saver.get_next_version(None, None)
-    config = await api.put(_cfg(thread), make_checkpoint({}, {"log": version}, 0), {"source": "loop", "step": 0}, {"log": version})
+    config = await api.put(
+        _cfg(thread),
+        make_checkpoint({}, {"log": version}, 0),
+        {"source": "loop", "step": 0},
+        {"log": version},
+    )
     await api.put_writes(config, [("log", "x")], "t0")
     version = saver.get_next_version(version, None)
     target = await api.put(

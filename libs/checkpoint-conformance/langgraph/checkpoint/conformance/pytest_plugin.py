@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from langgraph.checkpoint.conformance.api import supported_apis
 from langgraph.checkpoint.conformance.cases import CASES, ConformanceError
 from langgraph.checkpoint.conformance.runner import (
@@ -84,7 +83,9 @@ class ConformanceItem(pytest.Item):
         return "conformance", 0, f"conformance[{self.case_id}]"
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list
+) -> None:
     specs = config.getoption("--checkpointer", default=[])
     if not specs:
         return

@@ -74,9 +74,7 @@ class CapabilityReport:
 
     def passed_all(self) -> bool:
         """Base passed, and no detected extended capability failed."""
-        return self.passed_all_base() and all(
-            r.passed is not False for r in self.results.values()
-        )
+        return self.passed_all_base() and all(r.passed is not False for r in self.results.values())
 
     def conformance_level(self) -> str:
         """`"none"`, `"base"`, `"partial"` (some extended) or `"full"`."""
@@ -185,6 +183,8 @@ class ProgressCallbacks:
             sys.stderr.write(f"[{capability}]{'' if detected else ' not implemented'}\n")
 
         def result(capability: str, test: str, passed: bool, error: str | None) -> None:
-            sys.stderr.write(f"  {'PASS' if passed else 'FAIL'} {test}{': ' + error if error else ''}\n")
+            sys.stderr.write(
+                f"  {'PASS' if passed else 'FAIL'} {test}{': ' + error if error else ''}\n"
+            )
 
         return cls(on_capability_start=start, on_test_result=result)

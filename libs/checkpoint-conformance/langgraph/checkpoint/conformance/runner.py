@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-
 from langgraph.checkpoint.conformance.api import Api, supported_apis
 from langgraph.checkpoint.conformance.cases import CASES, Case
 from langgraph.checkpoint.conformance.report import (
@@ -51,10 +50,8 @@ class CheckpointerTest:
         try:
             yield saver
         finally:
-            try:
+            with suppress(StopAsyncIteration):
                 await generator.__anext__()
-            except StopAsyncIteration:
-                pass
 
 
 def checkpointer_test(

@@ -15,9 +15,6 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
-from psycopg_pool import ConnectionPool
-
 from langgraph.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
@@ -35,6 +32,8 @@ from langgraph.checkpoint.postgres.base import (
     setup_needs_autocommit,
     translate_error,
 )
+from psycopg.rows import tuple_row
+from psycopg_pool import ConnectionPool
 
 __all__ = ["BasePostgresSaver", "PostgresSaver"]
 
@@ -158,7 +157,9 @@ class PostgresSaver(BasePostgresSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        statement, returned = plans.prepare_put(self.serde, config, checkpoint, metadata, new_versions)
+        statement, returned = plans.prepare_put(
+            self.serde, config, checkpoint, metadata, new_versions
+        )
         return self._run(plans.put_plan(statement, returned), transaction=False)
 
     def put_writes(

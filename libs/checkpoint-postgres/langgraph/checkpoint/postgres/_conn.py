@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
-
 from langgraph.checkpoint.postgres.base import translate_error
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 
 @contextmanager
-def borrow(owner: object, conn: psycopg.Connection | ConnectionPool, lock: threading.Lock) -> Iterator[psycopg.Connection]:
+def borrow(
+    owner: object, conn: psycopg.Connection | ConnectionPool, lock: threading.Lock
+) -> Iterator[psycopg.Connection]:
     """A pooled connection, or the single connection held under `lock`."""
     if isinstance(conn, ConnectionPool):
         with conn.connection() as pooled:

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
     Checkpoint,
@@ -33,6 +31,7 @@ from langgraph.checkpoint.base import (
     writes_sort_key,
 )
 from langgraph.checkpoint.base.plan import Execute, Plan, Query
+from psycopg.types.json import Jsonb
 
 # Numbered by position, exactly as the reference numbers them: a database it
 # set up is recognised as current, and one we set up is current for it.
@@ -158,7 +157,11 @@ def prepare_put(
         "blobs": blobs,
     }
     returned = {
-        "configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint["id"]}
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": ns,
+            "checkpoint_id": checkpoint["id"],
+        }
     }
     return Execute(UPSERT_CHECKPOINT, params), returned
 
@@ -244,7 +247,9 @@ FROM checkpoints c
 """
 
 
-def _decode_blobs(serde: SerializerProtocol, blobs: Sequence[Sequence[bytes]] | None) -> dict[str, Any]:
+def _decode_blobs(
+    serde: SerializerProtocol, blobs: Sequence[Sequence[bytes]] | None
+) -> dict[str, Any]:
     values = {}
     for channel, type_, blob in blobs or ():
         type_text = type_.decode()
@@ -253,25 +258,45 @@ def _decode_blobs(serde: SerializerProtocol, blobs: Sequence[Sequence[bytes]] | 
     return values
 
 
-def _decode_writes(serde: SerializerProtocol, writes: Sequence[Sequence[bytes]] | None) -> list[tuple[str, str, Any]]:
+def _decode_writes(
+    serde: SerializerProtocol, writes: Sequence[Sequence[bytes]] | None
+) -> list[tuple[str, str, Any]]:
     decoded = []
     for task_id, channel, type_, blob, task_path, idx in writes or ():
         key = writes_sort_key(task_path.decode(), task_id.decode(), int(idx.decode()))
         decoded.append((key, task_id.decode(), channel.decode(), type_.decode(), blob))
     decoded.sort(key=lambda item: item[0])
-    return [(task_id, channel, serde.loads_typed((type_, blob))) for _, task_id, channel, type_, blob in decoded]
+    return [
+        (task_id, channel, serde.loads_typed((type_, blob)))
+        for _, task_id, channel, type_, blob in decoded
+    ]
 
 
 def _to_tuple(serde: SerializerProtocol, row: Sequence[Any]) -> CheckpointTuple:
     thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs, writes = row
     checkpoint = dict(checkpoint)
-    checkpoint["channel_values"] = {**(checkpoint.get("channel_values") or {}), **_decode_blobs(serde, blobs)}
+    checkpoint["channel_values"] = {
+        **(checkpoint.get("channel_values") or {}),
+        **_decode_blobs(serde, blobs),
+    }
     return CheckpointTuple(
-        config={"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}},
+        config={
+            "configurable": {
+                "thread_id": thread_id,
+                "checkpoint_ns": ns,
+                "checkpoint_id": checkpoint_id,
+            }
+        },
         checkpoint=checkpoint,  # type: ignore[arg-type]
         metadata=metadata or {},
         parent_config=(
-            {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": parent_id}}
+            {
+                "configurable": {
+                    "thread_id": thread_id,
+                    "checkpoint_ns": ns,
+                    "checkpoint_id": parent_id,
+                }
+            }
             if parent_id
             else None
         ),
@@ -279,11 +304,14 @@ def _to_tuple(serde: SerializerProtocol, row: Sequence[Any]) -> CheckpointTuple:
     )
 
 
-def get_tuple_plan(serde: SerializerProtocol, config: RunnableConfig) -> Plan[CheckpointTuple | None]:
+def get_tuple_plan(
+    serde: SerializerProtocol, config: RunnableConfig
+) -> Plan[CheckpointTuple | None]:
     thread_id, ns, checkpoint_id = config_location(config)
     if checkpoint_id:
         query = Query(
-            SELECT_TUPLES + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s",
+            SELECT_TUPLES
+            + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s",
             (thread_id, ns, checkpoint_id),
         )
     else:
@@ -304,7 +332,9 @@ def list_plan(
     limit: int | None,
 ) -> Plan[list[CheckpointTuple]]:
     if filter is not None and not isinstance(filter, Mapping):
-        raise ValueError(f"filter must be a dict of metadata keys to values, got {type(filter).__name__}")
+        raise ValueError(
+            f"filter must be a dict of metadata keys to values, got {type(filter).__name__}"
+        )
     if limit is not None and limit <= 0:
         return []
     clauses: list[str] = []
@@ -376,7 +406,12 @@ def _delta_chain(
 ) -> Plan[tuple[DeltaHistoryWalk, list[str]]]:
     rows = yield Query(
         DELTA_CHAIN,
-        {"thread_id": thread_id, "ns": ns, "checkpoint_id": checkpoint_id, "channels": list(channels)},
+        {
+            "thread_id": thread_id,
+            "ns": ns,
+            "checkpoint_id": checkpoint_id,
+            "channels": list(channels),
+        },
     )
     walk = DeltaHistoryWalk(channels)
     visited = []
@@ -496,7 +531,9 @@ def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: s
             needed = delta_channels_needing_history(metadata or {}, with_value)
             keep = [latest_id]
             if needed:
-                _, visited = yield from _delta_chain(serde, thread_id, ns, latest_id, sorted(needed))
+                _, visited = yield from _delta_chain(
+                    serde, thread_id, ns, latest_id, sorted(needed)
+                )
                 keep.extend(visited)
             for table in ("checkpoint_writes", "checkpoints"):
                 yield Execute(

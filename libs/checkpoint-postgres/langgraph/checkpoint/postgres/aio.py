@@ -13,9 +13,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.rows import tuple_row
-from psycopg_pool import AsyncConnectionPool
-
 from langgraph.checkpoint.base import (
     ChannelVersions,
     Checkpoint,
@@ -33,6 +30,8 @@ from langgraph.checkpoint.postgres.base import (
     setup_needs_autocommit,
     translate_error,
 )
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool
 
 __all__ = ["AsyncPostgresSaver"]
 
@@ -163,7 +162,9 @@ class AsyncPostgresSaver(BasePostgresSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        statement, returned = plans.prepare_put(self.serde, config, checkpoint, metadata, new_versions)
+        statement, returned = plans.prepare_put(
+            self.serde, config, checkpoint, metadata, new_versions
+        )
         return await self._run(plans.put_plan(statement, returned), transaction=False)
 
     async def aput_writes(

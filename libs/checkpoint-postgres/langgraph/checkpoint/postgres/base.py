@@ -6,7 +6,6 @@ from typing import Any
 
 import psycopg
 import psycopg.errors
-
 from langgraph.checkpoint.base import BaseCheckpointSaver, SerializerProtocol, next_string_version
 from langgraph.checkpoint.postgres._plans import MIGRATIONS
 

@@ -12,9 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
-from psycopg_pool import AsyncConnectionPool
-
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
 from langgraph.checkpoint.postgres._conn import aborrow
 from langgraph.checkpoint.postgres.base import translate_error
@@ -31,6 +28,8 @@ from langgraph.store.base import (
 )
 from langgraph.store.base.batch import AsyncBatchedBaseStore
 from langgraph.store.postgres.base import BasePostgresStore, PoolConfig, PostgresIndexConfig, Row
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool
 
 __all__ = [
     "AsyncBatchedBaseStore",
@@ -79,7 +78,11 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
         ttl: TTLConfig | None = None,
     ) -> AsyncIterator[AsyncPostgresStore]:
         if pool_config is not None:
-            kwargs = {"autocommit": True, "prepare_threshold": 0, **(pool_config.get("kwargs") or {})}
+            kwargs = {
+                "autocommit": True,
+                "prepare_threshold": 0,
+                **(pool_config.get("kwargs") or {}),
+            }
             async with AsyncConnectionPool(
                 conn_string,
                 min_size=pool_config.get("min_size", 1),
@@ -89,7 +92,9 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
             ) as pool:
                 yield cls(pool, index=index, ttl=ttl)
             return
-        async with await psycopg.AsyncConnection.connect(conn_string, autocommit=True, prepare_threshold=0) as conn:
+        async with await psycopg.AsyncConnection.connect(
+            conn_string, autocommit=True, prepare_threshold=0
+        ) as conn:
             if pipeline:
                 async with conn.pipeline() as pipe:
                     yield cls(conn, pipe=pipe, index=index, ttl=ttl)
@@ -148,9 +153,13 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
         """Delete expired items now; returns how many were deleted."""
         return await self._run(self._sweep_plan())
 
-    async def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> asyncio.Task[None]:
+    async def start_ttl_sweeper(
+        self, sweep_interval_minutes: int | None = None
+    ) -> asyncio.Task[None]:
         """Sweep expired items in a background task until `stop_ttl_sweeper`."""
-        interval = sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        interval = (
+            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        )
 
         async def loop() -> None:
             while True:

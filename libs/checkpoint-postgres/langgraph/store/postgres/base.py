@@ -20,11 +20,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
-from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
-from typing_extensions import TypedDict
-
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
 from langgraph.checkpoint.postgres._conn import borrow
 from langgraph.checkpoint.postgres.base import translate_error
@@ -36,9 +31,13 @@ from langgraph.store.base import (
     TTLConfig,
     ensure_embeddings,
     queries_to_embed,
+    sqlplans,
     texts_to_embed,
 )
-from langgraph.store.base import sqlplans
+from psycopg.rows import tuple_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+from typing_extensions import TypedDict
 
 __all__ = ["BasePostgresStore", "PoolConfig", "PostgresIndexConfig", "PostgresStore", "Row"]
 
@@ -107,7 +106,9 @@ class BasePostgresStore:
         self.embeddings = None
         if index:
             if index.get("distance_type", "cosine") != "cosine":
-                raise ValueError(f"distance_type {index['distance_type']!r} is not supported: use 'cosine'")
+                raise ValueError(
+                    f"distance_type {index['distance_type']!r} is not supported: use 'cosine'"
+                )
             self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
             self.embeddings = ensure_embeddings(index.get("embed"))
         self.is_setup = False
@@ -121,13 +122,21 @@ class BasePostgresStore:
             yield sqlplans.migrate_plan(POSTGRES, "vector_migrations", VECTOR_MIGRATIONS)
 
     def _batch_plan(
-        self, ops: Sequence[Op], texts: list[tuple[int, str, str]], vectors: list[list[float]], queries: dict
+        self,
+        ops: Sequence[Op],
+        texts: list[tuple[int, str, str]],
+        vectors: list[list[float]],
+        queries: dict,
     ) -> Plan[list[Result]]:
         embedded: dict[int, list[tuple[str, list[float]]]] = {}
         for (position, path, _), vector in zip(texts, vectors):
             embedded.setdefault(position, []).append((path, vector))
         return sqlplans.batch_plan(
-            POSTGRES, ops, vectors_enabled=self.index_config is not None, embedded=embedded, query_vectors=queries
+            POSTGRES,
+            ops,
+            vectors_enabled=self.index_config is not None,
+            embedded=embedded,
+            query_vectors=queries,
         )
 
     def _sweep_plan(self) -> Plan[int]:
@@ -142,7 +151,9 @@ def _require_pgvector() -> Plan[None]:
             "'vector' extension. Install pgvector on the server, or drop ann_index_config to use the "
             "exact cosine search, which needs no extension."
         )
-    logger.warning("pgvector is available but approximate indexes are not used yet: searching exactly")
+    logger.warning(
+        "pgvector is available but approximate indexes are not used yet: searching exactly"
+    )
 
 
 def executor(cur: Any):
@@ -186,7 +197,11 @@ class PostgresStore(BasePostgresStore, BaseStore):
         ttl: TTLConfig | None = None,
     ) -> Iterator[PostgresStore]:
         if pool_config is not None:
-            kwargs = {"autocommit": True, "prepare_threshold": 0, **(pool_config.get("kwargs") or {})}
+            kwargs = {
+                "autocommit": True,
+                "prepare_threshold": 0,
+                **(pool_config.get("kwargs") or {}),
+            }
             with ConnectionPool(
                 conn_string,
                 min_size=pool_config.get("min_size", 1),
@@ -224,7 +239,9 @@ class PostgresStore(BasePostgresStore, BaseStore):
         ops = list(ops)
         texts = texts_to_embed(ops, self.index_config)
         vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
-        queries = {q: self.embeddings.embed_query(q) for q in queries_to_embed(ops, self.index_config)}
+        queries = {
+            q: self.embeddings.embed_query(q) for q in queries_to_embed(ops, self.index_config)
+        }
         return self._run(self._batch_plan(ops, texts, vectors, queries))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
@@ -236,7 +253,9 @@ class PostgresStore(BasePostgresStore, BaseStore):
 
     def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> threading.Thread:
         """Sweep expired items in a background thread until `stop_ttl_sweeper`."""
-        interval = sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        interval = (
+            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        )
         stop = threading.Event()
         self._sweeper_stop = stop
 
@@ -244,7 +263,9 @@ class PostgresStore(BasePostgresStore, BaseStore):
             while not stop.wait(interval * 60):
                 self.sweep_ttl()
 
-        self._sweeper_thread = threading.Thread(target=loop, name="postgres-store-ttl-sweeper", daemon=True)
+        self._sweeper_thread = threading.Thread(
+            target=loop, name="postgres-store-ttl-sweeper", daemon=True
+        )
         self._sweeper_thread.start()
         return self._sweeper_thread
 

@@ -32,7 +32,9 @@ class SqliteCache(BaseCache[ValueT]):
 
     def __init__(self, *, path: str, serde: SerializerProtocol | None = None) -> None:
         super().__init__(serde=serde)
-        self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._conn = sqlite3.connect(
+            path, check_same_thread=False, timeout=30, isolation_level=None
+        )
         self._lock = threading.Lock()
         with self._lock:
             self._conn.execute("PRAGMA journal_mode = WAL")
@@ -71,7 +73,9 @@ class SqliteCache(BaseCache[ValueT]):
         rows = []
         for (namespace, key), (value, ttl) in mapping.items():
             encoding, blob = self.serde.dumps_typed(value)
-            rows.append((_ns(namespace), key, now + ttl if ttl is not None else None, encoding, blob))
+            rows.append(
+                (_ns(namespace), key, now + ttl if ttl is not None else None, encoding, blob)
+            )
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -92,7 +96,9 @@ class SqliteCache(BaseCache[ValueT]):
             if namespaces is None:
                 self._conn.execute("DELETE FROM cache")
             else:
-                self._conn.executemany("DELETE FROM cache WHERE ns = ?", [(_ns(ns),) for ns in namespaces])
+                self._conn.executemany(
+                    "DELETE FROM cache WHERE ns = ?", [(_ns(ns),) for ns in namespaces]
+                )
 
     async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
         self.clear(namespaces)

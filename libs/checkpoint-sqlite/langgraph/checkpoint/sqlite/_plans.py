@@ -36,7 +36,6 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.base.plan import Execute, ExecuteMany, Plan, Query
 
-
 # -- schema ------------------------------------------------------------------
 
 # The reference layout, so databases it wrote keep working and vice versa.
@@ -306,7 +305,9 @@ def list_plan(
     limit: int | None,
 ) -> Plan:
     if filter is not None and not isinstance(filter, Mapping):
-        raise ValueError(f"filter must be a dict of metadata keys to values, got {type(filter).__name__}")
+        raise ValueError(
+            f"filter must be a dict of metadata keys to values, got {type(filter).__name__}"
+        )
     if limit is not None and limit <= 0:
         return []
     where, params = _list_where(config, filter, before)
@@ -512,4 +513,3 @@ def _channel_names(serde: SerializerProtocol, thread_id: str, ns: str, checkpoin
     if not rows:
         return set()
     return set(serde.loads_typed((rows[0][0], rows[0][1])).get("channel_values", {}))
-

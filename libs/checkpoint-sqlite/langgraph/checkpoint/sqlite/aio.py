@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import aiosqlite
-
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
     BaseCheckpointSaver,
@@ -269,9 +268,7 @@ class AsyncSqliteSaver(BaseCheckpointSaver[str]):
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
-        return self._from_thread(
-            self.aget_delta_channel_history(config=config, channels=channels)
-        )
+        return self._from_thread(self.aget_delta_channel_history(config=config, channels=channels))
 
 
 def _loop_running() -> bool:

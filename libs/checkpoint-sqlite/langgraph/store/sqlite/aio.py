@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiosqlite
-
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
 from langgraph.store.base import (
     GetOp,
@@ -64,7 +63,11 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
     @classmethod
     @asynccontextmanager
     async def from_conn_string(
-        cls, conn_string: str, *, index: SqliteIndexConfig | None = None, ttl: TTLConfig | None = None
+        cls,
+        conn_string: str,
+        *,
+        index: SqliteIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
     ) -> AsyncIterator[AsyncSqliteStore]:
         async with aiosqlite.connect(conn_string, timeout=30, isolation_level=None) as conn:
             yield cls(conn, index=index, ttl=ttl)
@@ -131,9 +134,13 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
         """Delete expired items now; returns how many were deleted."""
         return await self._run(self._sweep_plan())
 
-    async def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> asyncio.Task[None]:
+    async def start_ttl_sweeper(
+        self, sweep_interval_minutes: int | None = None
+    ) -> asyncio.Task[None]:
         """Sweep expired items in a background task until `stop_ttl_sweeper`."""
-        interval = sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        interval = (
+            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        )
 
         async def loop() -> None:
             while True:

@@ -28,9 +28,9 @@ from langgraph.store.base import (
     TTLConfig,
     ensure_embeddings,
     queries_to_embed,
+    sqlplans,
     texts_to_embed,
 )
-from langgraph.store.base import sqlplans
 
 __all__ = ["BaseSqliteStore", "SqliteIndexConfig", "SqliteStore"]
 
@@ -87,7 +87,9 @@ class BaseSqliteStore:
         self.embeddings = None
         if index:
             if index.get("distance_type", "cosine") != "cosine":
-                raise ValueError(f"distance_type {index['distance_type']!r} is not supported: use 'cosine'")
+                raise ValueError(
+                    f"distance_type {index['distance_type']!r} is not supported: use 'cosine'"
+                )
             self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
             self.embeddings = ensure_embeddings(index.get("embed"))
         self.is_setup = False
@@ -99,13 +101,21 @@ class BaseSqliteStore:
             yield sqlplans.migrate_plan(SQLITE, "vector_migrations", VECTOR_MIGRATIONS)
 
     def _batch_plan(
-        self, ops: Sequence[Op], texts: list[tuple[int, str, str]], vectors: list[list[float]], queries: dict
+        self,
+        ops: Sequence[Op],
+        texts: list[tuple[int, str, str]],
+        vectors: list[list[float]],
+        queries: dict,
     ) -> Plan[list[Result]]:
         embedded: dict[int, list[tuple[str, list[float]]]] = {}
         for (position, path, _), vector in zip(texts, vectors):
             embedded.setdefault(position, []).append((path, vector))
         return sqlplans.batch_plan(
-            SQLITE, ops, vectors_enabled=self.index_config is not None, embedded=embedded, query_vectors=queries
+            SQLITE,
+            ops,
+            vectors_enabled=self.index_config is not None,
+            embedded=embedded,
+            query_vectors=queries,
         )
 
     def _sweep_plan(self) -> Plan[int]:
@@ -143,9 +153,15 @@ class SqliteStore(BaseSqliteStore, BaseStore):
     @classmethod
     @contextmanager
     def from_conn_string(
-        cls, conn_string: str, *, index: SqliteIndexConfig | None = None, ttl: TTLConfig | None = None
+        cls,
+        conn_string: str,
+        *,
+        index: SqliteIndexConfig | None = None,
+        ttl: TTLConfig | None = None,
     ) -> Iterator[SqliteStore]:
-        conn = sqlite3.connect(conn_string, check_same_thread=False, timeout=30, isolation_level=None)
+        conn = sqlite3.connect(
+            conn_string, check_same_thread=False, timeout=30, isolation_level=None
+        )
         try:
             yield cls(conn, index=index, ttl=ttl)
         finally:
@@ -187,7 +203,9 @@ class SqliteStore(BaseSqliteStore, BaseStore):
         ops = list(ops)
         texts = texts_to_embed(ops, self.index_config)
         vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
-        queries = {q: self.embeddings.embed_query(q) for q in queries_to_embed(ops, self.index_config)}
+        queries = {
+            q: self.embeddings.embed_query(q) for q in queries_to_embed(ops, self.index_config)
+        }
         return self._run(self._batch_plan(ops, texts, vectors, queries))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
@@ -201,7 +219,9 @@ class SqliteStore(BaseSqliteStore, BaseStore):
 
     def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> threading.Thread:
         """Sweep expired items in a background thread until `stop_ttl_sweeper`."""
-        interval = sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        interval = (
+            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
+        )
         stop = threading.Event()
         self._sweeper_stop = stop
 

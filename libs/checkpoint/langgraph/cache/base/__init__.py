@@ -14,7 +14,14 @@ from typing import Generic, TypeVar
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-__all__ = ["BaseCache", "FullKey", "JsonPlusSerializer", "Namespace", "SerializerProtocol", "ValueT"]
+__all__ = [
+    "BaseCache",
+    "FullKey",
+    "JsonPlusSerializer",
+    "Namespace",
+    "SerializerProtocol",
+    "ValueT",
+]
 
 ValueT = TypeVar("ValueT")
 Namespace = tuple[str, ...]

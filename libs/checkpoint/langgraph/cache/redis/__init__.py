@@ -26,14 +26,20 @@ _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 class RedisCache(BaseCache[ValueT]):
     """Cache on a Redis client, every key under `prefix`."""
 
-    def __init__(self, redis: Any, *, serde: SerializerProtocol | None = None, prefix: str = "langgraph:cache:") -> None:
+    def __init__(
+        self,
+        redis: Any,
+        *,
+        serde: SerializerProtocol | None = None,
+        prefix: str = "langgraph:cache:",
+    ) -> None:
         super().__init__(serde=serde)
         self.redis = redis
         self.prefix = prefix
         # redis-py's asyncio client lives in redis.asyncio; its methods return awaitables.
-        self._is_async = type(redis).__module__.startswith("redis.asyncio") or inspect.iscoroutinefunction(
-            getattr(redis, "get", None)
-        )
+        self._is_async = type(redis).__module__.startswith(
+            "redis.asyncio"
+        ) or inspect.iscoroutinefunction(getattr(redis, "get", None))
 
     def _key(self, namespace: Namespace, key: str) -> str:
         return f"{self.prefix}{':'.join(namespace)}:{key}" if namespace else f"{self.prefix}:{key}"
@@ -72,9 +78,11 @@ class RedisCache(BaseCache[ValueT]):
 
     def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
         self._require_sync()
-        patterns = [self._pattern(ns) for ns in namespaces] if namespaces is not None else [
-            _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
-        ]
+        patterns = (
+            [self._pattern(ns) for ns in namespaces]
+            if namespaces is not None
+            else [_GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"]
+        )
         for pattern in patterns:
             batch = []
             for key in self.redis.scan_iter(match=pattern, count=500):
@@ -106,9 +114,11 @@ class RedisCache(BaseCache[ValueT]):
     async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
         if not self._is_async:
             return await asyncio.to_thread(self.clear, namespaces)
-        patterns = [self._pattern(ns) for ns in namespaces] if namespaces is not None else [
-            _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
-        ]
+        patterns = (
+            [self._pattern(ns) for ns in namespaces]
+            if namespaces is not None
+            else [_GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"]
+        )
         for pattern in patterns:
             keys = [key async for key in self.redis.scan_iter(match=pattern, count=500)]
             for start in range(0, len(keys), 500):

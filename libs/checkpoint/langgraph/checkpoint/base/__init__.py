@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequen
 from datetime import datetime, timezone
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
-from typing_extensions import NotRequired, TypedDict
-
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.serde.base import SerializerProtocol, maybe_add_typed_methods
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
@@ -27,6 +25,7 @@ from langgraph.checkpoint.serde.types import (
     SCHEDULED,
     ChannelProtocol,
 )
+from typing_extensions import NotRequired, TypedDict
 
 __all__ = [
     "BaseCheckpointSaver",
@@ -300,7 +299,9 @@ def _json_equal(stored: Any, wanted: Any) -> bool:
 
 def metadata_matches(metadata: Mapping[str, Any], filter: Mapping[str, Any]) -> bool:
     """Whether every filter key is present in `metadata` with a JSON-equal value."""
-    return all(key in metadata and _json_equal(metadata[key], value) for key, value in filter.items())
+    return all(
+        key in metadata and _json_equal(metadata[key], value) for key, value in filter.items()
+    )
 
 
 def delta_channels_needing_history(
@@ -339,7 +340,9 @@ class BaseCheckpointSaver(Generic[V]):
         """Configurable fields this saver reads (none beyond thread and checkpoint ids)."""
         return []
 
-    def with_allowlist(self, extra_allowlist: Collection[tuple[str, ...]]) -> BaseCheckpointSaver[V]:
+    def with_allowlist(
+        self, extra_allowlist: Collection[tuple[str, ...]]
+    ) -> BaseCheckpointSaver[V]:
         """A copy of this saver whose serializer may also rebuild these types.
 
         Each entry is `(module, class_name)`. Savers whose serializer has no
@@ -533,7 +536,9 @@ class DeltaHistoryWalk:
         self._seeds: dict[str, Any] = {}
         self.pending: set[str] = set(channels)
 
-    def visit(self, channel_values: Mapping[str, Any], pending_writes: Sequence[PendingWrite]) -> None:
+    def visit(
+        self, channel_values: Mapping[str, Any], pending_writes: Sequence[PendingWrite]
+    ) -> None:
         """Take in one ancestor (the next older one): its writes, then maybe a seed."""
         for channel in list(self.pending):
             self._writes[channel].append([w for w in pending_writes if w[1] == channel])

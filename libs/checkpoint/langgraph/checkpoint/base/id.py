@@ -25,9 +25,7 @@ class UUID(uuid.UUID):
     def time(self) -> int:  # type: ignore[override]
         """Timestamp in 100-ns units since 1582-10-15 (v6 and v7 aware)."""
         if self.version == 6:
-            return (self.time_hi_version & 0x0FFF) | (self.time_mid << 12) | (
-                self.time_low << 28
-            )
+            return (self.time_hi_version & 0x0FFF) | (self.time_mid << 12) | (self.time_low << 28)
         return super().time
 
 

@@ -56,9 +56,7 @@ StoredWrite = tuple[str, str, Typed, str]
 _EMPTY: Typed = ("empty", b"")
 
 
-class InMemorySaver(
-    BaseCheckpointSaver[str], AbstractContextManager, AbstractAsyncContextManager
-):
+class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAsyncContextManager):
     """Checkpoint saver backed by dictionaries, safe to share between threads.
 
     Implements the whole interface, sync and async (the async methods do no
@@ -178,14 +176,13 @@ class InMemorySaver(
         before_id = get_checkpoint_id(before) if before else None
         wanted_id = get_checkpoint_id(config) if config else None
         with self.lock:
-            if config is None:
-                thread_ids = list(self.storage)
-            else:
-                thread_ids = [config_location(config)[0]]
+            thread_ids = list(self.storage) if config is None else [config_location(config)[0]]
             matches: list[tuple[str, str, str]] = []
             for thread_id in thread_ids:
                 for ns, checkpoints in self.storage.get(thread_id, {}).items():
-                    if "checkpoint_ns" in configurable and ns != (configurable["checkpoint_ns"] or ""):
+                    if "checkpoint_ns" in configurable and ns != (
+                        configurable["checkpoint_ns"] or ""
+                    ):
                         continue
                     for checkpoint_id, (_, stored_metadata, _) in checkpoints.items():
                         if wanted_id and checkpoint_id != wanted_id:
@@ -338,9 +335,7 @@ class InMemorySaver(
                 self.delete_thread(thread_id)
             return
         if strategy != "keep_latest":
-            raise ValueError(
-                f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'"
-            )
+            raise ValueError(f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'")
         with self.lock:
             for thread_id in thread_ids:
                 for ns, checkpoints in self.storage.get(thread_id, {}).items():

@@ -159,7 +159,9 @@ class TypePolicy:
 
     def _lookup(self, module: Any, name: Any) -> Any | None:
         if not isinstance(module, str) or not isinstance(name, str):
-            emit_serde_event({"kind": "msgpack_malformed", "module": str(module), "name": str(name)})
+            emit_serde_event(
+                {"kind": "msgpack_malformed", "module": str(module), "name": str(name)}
+            )
             return None
         trusted = (module, name) in SAFE_MSGPACK_TYPES or (module, name) in self.allowlist
         if trusted or self.allow_any_class:
@@ -184,7 +186,9 @@ class TypePolicy:
 
     def method_allowed(self, module: Any, name: Any, method: Any) -> bool:
         return (module, name, method) in SAFE_MSGPACK_METHODS or (
-            (module, name) in self.allowlist and isinstance(method, str) and not method.startswith("_")
+            (module, name) in self.allowlist
+            and isinstance(method, str)
+            and not method.startswith("_")
         )
 
 

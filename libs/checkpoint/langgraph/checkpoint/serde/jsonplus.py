@@ -21,7 +21,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 import ormsgpack
-
 from langgraph.checkpoint.serde._msgpack import (
     STRICT_MSGPACK_ENABLED,
     AllowedMsgpackModules,
@@ -216,7 +215,9 @@ def _encode(obj: Any) -> Any:
     if encoder is None:
         encoder = _encoder_for(cls, obj)
         if encoder is None:
-            raise TypeError(f"Type is not msgpack serializable: {cls.__module__}.{cls.__qualname__}")
+            raise TypeError(
+                f"Type is not msgpack serializable: {cls.__module__}.{cls.__qualname__}"
+            )
         _encoder_cache[cls] = encoder
     return encoder(obj)
 
@@ -314,7 +315,9 @@ class JsonPlusSerializer(SerializerProtocol):
                 return "pickle", pickle.dumps(obj)
             found = _find_unserializable(obj)
             if found is None:
-                raise TypeError(f"Cannot serialize value of type {type(obj).__qualname__}: {exc}") from exc
+                raise TypeError(
+                    f"Cannot serialize value of type {type(obj).__qualname__}: {exc}"
+                ) from exc
             where, value = found
             raise TypeError(
                 f"Cannot serialize {type(value).__module__}.{type(value).__qualname__} "
@@ -326,7 +329,9 @@ class JsonPlusSerializer(SerializerProtocol):
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, payload = data
         if type_ == "msgpack":
-            return ormsgpack.unpackb(payload, ext_hook=self._unpack_ext_hook, option=_UNPACK_OPTIONS)
+            return ormsgpack.unpackb(
+                payload, ext_hook=self._unpack_ext_hook, option=_UNPACK_OPTIONS
+            )
         if type_ == "null":
             return None
         if type_ == "bytes":
@@ -373,7 +378,12 @@ class JsonPlusSerializer(SerializerProtocol):
                 method = payload[3] if len(payload) > 3 else None
                 if not self._policy.method_allowed(module, name, method):
                     emit_serde_event(
-                        {"kind": "msgpack_blocked", "module": module, "name": name, "method": str(method)}
+                        {
+                            "kind": "msgpack_blocked",
+                            "module": module,
+                            "name": name,
+                            "method": str(method),
+                        }
                     )
                     return arg
                 return getattr(cls, method)(arg)
@@ -421,7 +431,10 @@ class JsonPlusSerializer(SerializerProtocol):
 def _legacy_json_location(path: list[str]) -> tuple[str, str]:
     """Map LangChain's serialized ids to the module that now holds the class."""
     name = path[-1]
-    if path[:3] == ["langchain", "schema", "messages"] or path[:2] == ["langchain_core", "messages"]:
+    if path[:3] == ["langchain", "schema", "messages"] or path[:2] == [
+        "langchain_core",
+        "messages",
+    ]:
         for module, names in _message_modules().items():
             if name in names:
                 return module, name
@@ -435,7 +448,10 @@ def _message_modules() -> dict[str, tuple[str, ...]]:
 
 
 def _rebuild_pydantic_v2(cls: Any, fields: Any) -> Any:
-    if cls.__module__.startswith("langchain_core.messages.") and fields.keys() >= cls.model_fields.keys():
+    if (
+        cls.__module__.startswith("langchain_core.messages.")
+        and fields.keys() >= cls.model_fields.keys()
+    ):
         # A complete dump of a message written by model_dump(): validating it
         # again only costs time (3x the whole load). Older, partial dumps still
         # go through validation below, which fills in what they lack.

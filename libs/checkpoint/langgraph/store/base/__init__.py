@@ -10,10 +10,9 @@ methods (`get`, `put`, `search`, ...) are built on those.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from collections.abc import Sequence
-from typing import Any, Literal, NamedTuple, TypedDict, Union
+from typing import Any, Literal, NamedTuple, TypedDict
 
 from langgraph.store.base.embed import (
     AEmbeddingsFunc,
@@ -167,7 +166,7 @@ class SearchOp(NamedTuple):
     refresh_ttl: bool = True
 
 
-NamespacePath = tuple[Union[str, Literal["*"]], ...]
+NamespacePath = tuple[str | Literal["*"], ...]
 """A namespace pattern: labels, where `"*"` matches any one label."""
 
 NamespaceMatchType = Literal["prefix", "suffix"]
@@ -199,8 +198,8 @@ class PutOp(NamedTuple):
     ttl: float | None = None
 
 
-Op = Union[GetOp, SearchOp, PutOp, ListNamespacesOp]
-Result = Union[Item, list[Item], list[SearchItem], list[tuple[str, ...]], None]
+Op = GetOp | SearchOp | PutOp | ListNamespacesOp
+Result = Item | list[Item] | list[SearchItem] | list[tuple[str, ...]] | None
 
 
 class InvalidNamespaceError(ValueError):
@@ -327,7 +326,9 @@ class BaseStore(ABC):
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
         """The item at `namespace`/`key`, or None."""
-        return self.batch([GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl))])[0]  # type: ignore[return-value]
+        return self.batch(
+            [GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl))]
+        )[0]  # type: ignore[return-value]
 
     def search(
         self,
@@ -346,7 +347,12 @@ class BaseStore(ABC):
         `{"score": {"$gte": 3}}` (`$eq $ne $gt $gte $lt $lte`).
         """
         op = SearchOp(
-            namespace_prefix, filter, limit, offset, query, _ensure_refresh(self.ttl_config, refresh_ttl)
+            namespace_prefix,
+            filter,
+            limit,
+            offset,
+            query,
+            _ensure_refresh(self.ttl_config, refresh_ttl),
         )
         return self.batch([op])[0]  # type: ignore[return-value]
 
@@ -401,7 +407,12 @@ class BaseStore(ABC):
     ) -> list[SearchItem]:
         """Async `search`."""
         op = SearchOp(
-            namespace_prefix, filter, limit, offset, query, _ensure_refresh(self.ttl_config, refresh_ttl)
+            namespace_prefix,
+            filter,
+            limit,
+            offset,
+            query,
+            _ensure_refresh(self.ttl_config, refresh_ttl),
         )
         return (await self.abatch([op]))[0]  # type: ignore[return-value]
 
@@ -457,8 +468,10 @@ def _value_at(value: Mapping[str, Any], key: str) -> Any:
 
 
 def _condition_holds(actual: Any, condition: Any) -> bool:
-    if isinstance(condition, Mapping) and condition and all(
-        isinstance(k, str) and k.startswith("$") for k in condition
+    if (
+        isinstance(condition, Mapping)
+        and condition
+        and all(isinstance(k, str) and k.startswith("$") for k in condition)
     ):
         for operator, operand in condition.items():
             compare = _OPERATORS.get(operator)
@@ -495,7 +508,11 @@ def namespace_matches(namespace: tuple[str, ...], condition: MatchCondition) -> 
     path = tuple(condition.path)
     if len(path) > len(namespace):
         return False
-    window = namespace[: len(path)] if condition.match_type == "prefix" else namespace[len(namespace) - len(path) :]
+    window = (
+        namespace[: len(path)]
+        if condition.match_type == "prefix"
+        else namespace[len(namespace) - len(path) :]
+    )
     return all(p == "*" or p == label for p, label in zip(path, window))
 
 

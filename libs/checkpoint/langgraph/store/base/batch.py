@@ -114,7 +114,9 @@ class AsyncBatchedBaseStore(BaseStore):
     async def aget(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
-        return await self._submit(GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl)))
+        return await self._submit(
+            GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl))
+        )
 
     async def asearch(
         self,
@@ -128,7 +130,12 @@ class AsyncBatchedBaseStore(BaseStore):
         refresh_ttl: bool | None = None,
     ) -> list[SearchItem]:
         op = SearchOp(
-            namespace_prefix, filter, limit, offset, query, _ensure_refresh(self.ttl_config, refresh_ttl)
+            namespace_prefix,
+            filter,
+            limit,
+            offset,
+            query,
+            _ensure_refresh(self.ttl_config, refresh_ttl),
         )
         return await self._submit(op)
 

@@ -75,7 +75,9 @@ def ensure_embeddings(
     `init_embeddings` (which needs the `langchain` package and the provider's).
     """
     if embed is None:
-        raise ValueError("an index config needs 'embed': an Embeddings object, a function, or 'provider:model'")
+        raise ValueError(
+            "an index config needs 'embed': an Embeddings object, a function, or 'provider:model'"
+        )
     if isinstance(embed, str):
         return _embeddings_from_string(embed)
     if hasattr(embed, "embed_documents") and hasattr(embed, "embed_query"):

@@ -169,7 +169,9 @@ def _refresh(dialect: Dialect, items: Sequence[tuple[str, str, Any]], at: dateti
 
 def _get(dialect: Dialect, op: GetOp) -> Plan[Item | None]:
     prefix = namespace_key(op.namespace)
-    rows = yield Query(dialect.sql(f"SELECT {_COLUMNS} FROM store WHERE prefix = ? AND key = ?"), (prefix, op.key))
+    rows = yield Query(
+        dialect.sql(f"SELECT {_COLUMNS} FROM store WHERE prefix = ? AND key = ?"), (prefix, op.key)
+    )
     at = now()
     if not rows or _expired(rows[0], at):
         return None
@@ -179,11 +181,16 @@ def _get(dialect: Dialect, op: GetOp) -> Plan[Item | None]:
 
 
 def _put(
-    dialect: Dialect, op: PutOp, vectors: list[tuple[str, list[float]]] | None, vectors_enabled: bool
+    dialect: Dialect,
+    op: PutOp,
+    vectors: list[tuple[str, list[float]]] | None,
+    vectors_enabled: bool,
 ) -> Plan[None]:
     prefix = namespace_key(op.namespace)
     if op.value is None:
-        yield Execute(dialect.sql("DELETE FROM store WHERE prefix = ? AND key = ?"), (prefix, op.key))
+        yield Execute(
+            dialect.sql("DELETE FROM store WHERE prefix = ? AND key = ?"), (prefix, op.key)
+        )
         if vectors_enabled:
             yield from _delete_vectors(dialect, prefix, op.key)
         return
@@ -213,7 +220,9 @@ def _put(
 
 
 def _delete_vectors(dialect: Dialect, prefix: str, key: str) -> Plan[None]:
-    yield Execute(dialect.sql("DELETE FROM store_vectors WHERE prefix = ? AND key = ?"), (prefix, key))
+    yield Execute(
+        dialect.sql("DELETE FROM store_vectors WHERE prefix = ? AND key = ?"), (prefix, key)
+    )
 
 
 def _under(prefix: str) -> tuple[str, list[Any]]:
@@ -227,9 +236,13 @@ def _search(
 ) -> Plan[list[SearchItem]]:
     prefix = namespace_key(op.namespace_prefix)
     where, params = _under(prefix)
-    rows = yield Query(dialect.sql(f"SELECT {_COLUMNS} FROM store{where} ORDER BY updated_at DESC"), params)
+    rows = yield Query(
+        dialect.sql(f"SELECT {_COLUMNS} FROM store{where} ORDER BY updated_at DESC"), params
+    )
     at = now()
-    candidates = [row for row in rows if not _expired(row, at) and matches_filter(_item(row).value, op.filter)]
+    candidates = [
+        row for row in rows if not _expired(row, at) and matches_filter(_item(row).value, op.filter)
+    ]
     scores: dict[tuple[str, str], float] = {}
     if op.query and vectors_enabled and op.query in query_vectors:
         query_vector = query_vectors[op.query]

@@ -213,7 +213,9 @@ class InMemoryStore(BaseStore):
             for position, item in enumerate(candidates):
                 stored = self._vectors.get((item.namespace, item.key))
                 if stored:
-                    scores[position] = max(cosine_similarities(query_vector, [v for _, v in stored]))
+                    scores[position] = max(
+                        cosine_similarities(query_vector, [v for _, v in stored])
+                    )
             ranked = sorted(
                 zip(candidates, scores),
                 key=lambda pair: float("-inf") if pair[1] is None else pair[1],
