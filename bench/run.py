@@ -36,7 +36,17 @@ REFERENCE = [
     "langgraph-checkpoint-postgres==3.2.0",
     "psycopg[binary,pool]",
 ]
-SAVERS = ["serde", "memory", "sqlite", "async_sqlite", "postgres", "async_postgres"]
+SAVERS = [
+    "serde",
+    "memory",
+    "sqlite",
+    "async_sqlite",
+    "postgres",
+    "async_postgres",
+    "store_memory",
+    "store_sqlite",
+    "store_postgres",
+]
 METRICS = [
     "serde round trips/s (120 msgs)",
     "put+put_writes/s",
@@ -44,6 +54,9 @@ METRICS = [
     "list rows/s",
     "e2e turns/s",
     "bytes stored",
+    "store put/s",
+    "store get/s",
+    "store search/s",
 ]
 
 

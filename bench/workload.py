@@ -196,6 +196,36 @@ def measure_serde() -> dict:
     return {"serde round trips/s (120 msgs)": rounds / (time.perf_counter() - start)}
 
 
+# -- stores -----------------------------------------------------------------------------------
+
+STORE_ITEMS = 300
+
+
+def letters(texts):
+    return [[float(t.count(c)) for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts]
+
+
+def measure_store(store) -> dict:
+    start = time.perf_counter()
+    for i in range(STORE_ITEMS):
+        store.put(("users", f"u{i % 10}"), f"k{i}", {"text": f"note number {i} about topic {i % 7}", "n": i})
+    put_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(STORE_ITEMS):
+        store.get(("users", f"u{i % 10}"), f"k{i}")
+    get_s = time.perf_counter() - start
+    searches = 30
+    start = time.perf_counter()
+    for i in range(searches):
+        store.search(("users", f"u{i % 10}"), filter={"n": {"$gte": i}}, limit=10)
+    search_s = time.perf_counter() - start
+    return {
+        "store put/s": STORE_ITEMS / put_s,
+        "store get/s": STORE_ITEMS / get_s,
+        "store search/s": searches / search_s,
+    }
+
+
 # -- sizes --------------------------------------------------------------------------------------
 
 
@@ -224,6 +254,22 @@ def run(kind: str, directory: str, uri: str | None) -> dict:
     result: dict = {}
     if kind == "serde":
         return measure_serde()
+    if kind == "store_memory":
+        from langgraph.store.memory import InMemoryStore
+
+        return measure_store(InMemoryStore())
+    if kind == "store_sqlite":
+        from langgraph.store.sqlite import SqliteStore
+
+        with SqliteStore.from_conn_string(os.path.join(directory, "store.db")) as store:
+            store.setup()
+            return measure_store(store)
+    if kind == "store_postgres":
+        from langgraph.store.postgres import PostgresStore
+
+        with PostgresStore.from_conn_string(uri) as store:
+            store.setup()
+            return measure_store(store)
     if kind == "memory":
         from langgraph.checkpoint.memory import InMemorySaver
 

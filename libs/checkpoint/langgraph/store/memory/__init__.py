@@ -149,6 +149,8 @@ class InMemoryStore(BaseStore):
     # -- operations (called with the lock held) --
 
     def _drop_expired(self) -> None:
+        if not self._expiry:
+            return
         now = now_utc()
         for (namespace, key), (expires_at, _) in list(self._expiry.items()):
             if expires_at <= now:
