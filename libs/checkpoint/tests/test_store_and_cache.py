@@ -145,7 +145,7 @@ def test_embedding_helpers():
     assert get_text_at_path(value, "a[-1].t") == ["y"]
     assert get_text_at_path(value, "b.{c,d}") == ["1", "z"]
     assert get_text_at_path(value, "missing") == []
-    with pytest.raises(ImportError, match="provider"):
+    with pytest.raises(ValueError, match="provider"):
         ensure_embeddings("nosuchprovider:model-x")
     with pytest.raises(ValueError, match="provider:model"):
         ensure_embeddings("no-colon")

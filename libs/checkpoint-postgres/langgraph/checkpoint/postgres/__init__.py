@@ -10,7 +10,7 @@ Call `setup()` once per database to create or migrate the tables.
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -24,14 +24,11 @@ from langgraph.checkpoint.base import (
     RunnableConfig,
     SerializerProtocol,
 )
+from langgraph.checkpoint.base.bridges import AsyncMethodsUnsupported
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
 from langgraph.checkpoint.postgres import _plans as plans
 from langgraph.checkpoint.postgres._conn import borrow
-from langgraph.checkpoint.postgres.base import (
-    BasePostgresSaver,
-    setup_needs_autocommit,
-    translate_error,
-)
+from langgraph.checkpoint.postgres.base import BasePostgresSaver, translate_error
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
@@ -40,7 +37,7 @@ __all__ = ["BasePostgresSaver", "PostgresSaver"]
 Conn = psycopg.Connection | ConnectionPool
 
 
-class PostgresSaver(BasePostgresSaver):
+class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
     """Checkpoint saver on a psycopg connection or connection pool.
 
     With a single connection, calls from several threads are serialized by a
@@ -48,6 +45,10 @@ class PostgresSaver(BasePostgresSaver):
     because the server dropped the connection is retried once on a fresh one.
     For asyncio code use `AsyncPostgresSaver`.
     """
+
+    async_alternative = (
+        "AsyncPostgresSaver (from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver)"
+    )
 
     def __init__(
         self,
@@ -121,18 +122,7 @@ class PostgresSaver(BasePostgresSaver):
     def setup(self) -> None:
         """Create the tables or run the migrations they miss. Idempotent, and safe
         from several processes at once (an advisory lock serializes them)."""
-        with self._connection() as conn:
-            was_autocommit = conn.autocommit
-            if not was_autocommit:
-                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    raise setup_needs_autocommit(self)
-                conn.autocommit = True
-            try:
-                with conn.cursor(row_factory=tuple_row) as cur:
-                    drive(plans.setup_plan(), lambda step: _execute_plain(cur, step))
-            finally:
-                if not was_autocommit:
-                    conn.autocommit = False
+        self._run(plans.setup_plan())
 
     # -- the saver interface -----------------------------------------------
 
@@ -188,65 +178,3 @@ class PostgresSaver(BasePostgresSaver):
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         return self._run(plans.delta_history_plan(self.serde, config, channels), transaction=False)
-
-    # -- async methods belong to AsyncPostgresSaver --------------------------
-
-    def _no_async(self, method: str) -> NotImplementedError:
-        return NotImplementedError(
-            f"PostgresSaver.{method} is not supported: PostgresSaver is synchronous. For async code "
-            "use AsyncPostgresSaver (from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver)."
-        )
-
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        raise self._no_async("aget_tuple")
-
-    async def alist(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        raise self._no_async("alist")
-        yield  # pragma: no cover - makes this an async generator
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        raise self._no_async("aput")
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        raise self._no_async("aput_writes")
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        raise self._no_async("adelete_thread")
-
-    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        raise self._no_async("adelete_for_runs")
-
-    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        raise self._no_async("acopy_thread")
-
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        raise self._no_async("aprune")
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        raise self._no_async("aget_delta_channel_history")
-
-
-def _execute_plain(cur: psycopg.Cursor, step: Step) -> Any:
-    cur.execute(step.sql, step.params)  # type: ignore[union-attr]
-    return cur.fetchall() if isinstance(step, Query) else None

@@ -71,9 +71,9 @@ MIGRATIONS: list[str] = [
 );""",
     "ALTER TABLE checkpoint_blobs ALTER COLUMN blob DROP NOT NULL;",
     "SELECT 1;",
-    "CREATE INDEX CONCURRENTLY IF NOT EXISTS checkpoints_thread_id_idx ON checkpoints(thread_id);",
-    "CREATE INDEX CONCURRENTLY IF NOT EXISTS checkpoint_blobs_thread_id_idx ON checkpoint_blobs(thread_id);",
-    "CREATE INDEX CONCURRENTLY IF NOT EXISTS checkpoint_writes_thread_id_idx ON checkpoint_writes(thread_id);",
+    "CREATE INDEX IF NOT EXISTS checkpoints_thread_id_idx ON checkpoints(thread_id);",
+    "CREATE INDEX IF NOT EXISTS checkpoint_blobs_thread_id_idx ON checkpoint_blobs(thread_id);",
+    "CREATE INDEX IF NOT EXISTS checkpoint_writes_thread_id_idx ON checkpoint_writes(thread_id);",
     "ALTER TABLE checkpoint_writes ADD COLUMN IF NOT EXISTS task_path TEXT NOT NULL DEFAULT '';",
 ]
 
@@ -82,17 +82,20 @@ SETUP_LOCK_KEY = 0x6C67_6370  # "lgcp"
 
 
 def setup_plan() -> Plan[None]:
-    """Run the migrations not yet recorded, under an advisory lock (autocommit)."""
-    yield Execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
-    try:
-        yield Execute(MIGRATIONS[0])
-        rows = yield Query("SELECT v FROM checkpoint_migrations ORDER BY v DESC LIMIT 1")
-        done = rows[0][0] if rows else -1
-        for version in range(done + 1, len(MIGRATIONS)):
-            yield Execute(MIGRATIONS[version])
-            yield Execute("INSERT INTO checkpoint_migrations (v) VALUES (%s)", (version,))
-    finally:
-        yield Execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+    """Run the migrations not yet recorded, in one transaction.
+
+    A transaction-scoped advisory lock makes concurrent `setup()` calls wait
+    for each other. (The reference builds its indexes CONCURRENTLY, which
+    cannot run in a transaction and deadlocks against a second process
+    waiting for the lock; a plain CREATE INDEX on a new table costs nothing.)
+    """
+    yield Execute("SELECT pg_advisory_xact_lock(%s)", (SETUP_LOCK_KEY,))
+    yield Execute(MIGRATIONS[0])
+    rows = yield Query("SELECT v FROM checkpoint_migrations ORDER BY v DESC LIMIT 1")
+    done = rows[0][0] if rows else -1
+    for version in range(done + 1, len(MIGRATIONS)):
+        yield Execute(MIGRATIONS[version])
+        yield Execute("INSERT INTO checkpoint_migrations (v) VALUES (%s)", (version,))
 
 
 # -- writing -------------------------------------------------------------------

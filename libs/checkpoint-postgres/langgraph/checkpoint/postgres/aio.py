@@ -8,7 +8,7 @@ once on that loop's own thread, where waiting would deadlock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
@@ -22,14 +22,11 @@ from langgraph.checkpoint.base import (
     RunnableConfig,
     SerializerProtocol,
 )
+from langgraph.checkpoint.base.bridges import SyncMethodsViaLoop
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
 from langgraph.checkpoint.postgres import _plans as plans
 from langgraph.checkpoint.postgres._conn import aborrow
-from langgraph.checkpoint.postgres.base import (
-    BasePostgresSaver,
-    setup_needs_autocommit,
-    translate_error,
-)
+from langgraph.checkpoint.postgres.base import BasePostgresSaver, translate_error
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -39,7 +36,7 @@ Conn = psycopg.AsyncConnection | AsyncConnectionPool
 T = TypeVar("T")
 
 
-class AsyncPostgresSaver(BasePostgresSaver):
+class AsyncPostgresSaver(SyncMethodsViaLoop, BasePostgresSaver):
     """Checkpoint saver on a psycopg `AsyncConnection` or `AsyncConnectionPool`."""
 
     def __init__(
@@ -120,23 +117,7 @@ class AsyncPostgresSaver(BasePostgresSaver):
     async def setup(self) -> None:
         """Create the tables or run the migrations they miss. Idempotent, and safe
         from several processes at once (an advisory lock serializes them)."""
-        async with self._connection() as conn:
-            was_autocommit = conn.autocommit
-            if not was_autocommit:
-                if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    raise setup_needs_autocommit(self)
-                await conn.set_autocommit(True)
-            try:
-                async with conn.cursor(row_factory=tuple_row) as cur:
-
-                    async def execute(step: Step) -> Any:
-                        await cur.execute(step.sql, step.params)  # type: ignore[union-attr]
-                        return await cur.fetchall() if isinstance(step, Query) else None
-
-                    await adrive(plans.setup_plan(), execute)
-            finally:
-                if not was_autocommit:
-                    await conn.set_autocommit(False)
+        await self._run(plans.setup_plan())
 
     # -- the saver interface (async) ----------------------------------------
 
@@ -194,75 +175,3 @@ class AsyncPostgresSaver(BasePostgresSaver):
     ) -> Mapping[str, DeltaChannelHistory]:
         plan = plans.delta_history_plan(self.serde, config, channels)
         return await self._run(plan, transaction=False)
-
-    # -- sync methods: run on the saver's loop from another thread ------------
-
-    def _from_thread(self, coro: Coroutine[Any, Any, T]) -> T:
-        loop = self.loop
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not None and running is loop:
-            coro.close()
-            raise asyncio.InvalidStateError(
-                "AsyncPostgresSaver's sync methods cannot be called from its own event loop "
-                "(that would deadlock): await the async methods instead (e.g. `await "
-                "saver.aget_tuple(config)`, `graph.ainvoke(...)`), or call them from another thread"
-            )
-        if loop is None or loop.is_closed() or not loop.is_running():
-            coro.close()
-            raise RuntimeError(
-                "AsyncPostgresSaver's sync methods need its event loop running in another "
-                "thread: use the async methods, or PostgresSaver for sync code"
-            )
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
-
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self._from_thread(self.aget_tuple(config))
-
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        plan = plans.list_plan(self.serde, config, filter, before, limit)
-        yield from self._from_thread(self._run(plan, transaction=False))
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return self._from_thread(self.aput(config, checkpoint, metadata, new_versions))
-
-    def put_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        return self._from_thread(self.aput_writes(config, writes, task_id, task_path))
-
-    def delete_thread(self, thread_id: str) -> None:
-        return self._from_thread(self.adelete_thread(thread_id))
-
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        return self._from_thread(self.adelete_for_runs(run_ids))
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        return self._from_thread(self.acopy_thread(source_thread_id, target_thread_id))
-
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        return self._from_thread(self.aprune(thread_ids, strategy=strategy))
-
-    def get_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        return self._from_thread(self.aget_delta_channel_history(config=config, channels=channels))

@@ -37,11 +37,3 @@ def translate_error(saver: object, exc: Exception, conn: Any = None) -> Exceptio
             "ConnectionPool so that broken connections are replaced."
         )
     return exc
-
-
-def setup_needs_autocommit(saver: object) -> RuntimeError:
-    return RuntimeError(
-        f"{type(saver).__name__}.setup() could not switch the connection to autocommit because "
-        "a transaction is open on it (CREATE INDEX CONCURRENTLY cannot run in a transaction). "
-        "Commit or roll back first, or open the connection with autocommit=True."
-    )

@@ -43,7 +43,13 @@ __all__ = ["BasePostgresStore", "PoolConfig", "PostgresIndexConfig", "PostgresSt
 
 logger = logging.getLogger(__name__)
 
-POSTGRES = sqlplans.Dialect(mark="%s", dump_value=Jsonb, timestamp=lambda at: at)
+POSTGRES = sqlplans.Dialect(
+    mark="%s",
+    dump_value=Jsonb,
+    timestamp=lambda at: at,
+    # concurrent setup() calls wait for each other inside their transaction
+    migration_lock="SELECT pg_advisory_xact_lock(7105570)",
+)
 
 MIGRATIONS = [
     """CREATE TABLE IF NOT EXISTS store (

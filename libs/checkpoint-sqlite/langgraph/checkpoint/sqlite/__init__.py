@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ from langgraph.checkpoint.base import (
     get_checkpoint_metadata,
     next_string_version,
 )
+from langgraph.checkpoint.base.bridges import AsyncMethodsUnsupported
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import _plans as plans
@@ -72,7 +73,7 @@ def closed_connection_error(saver: object) -> RuntimeError:
     )
 
 
-class SqliteSaver(BaseCheckpointSaver[str]):
+class SqliteSaver(AsyncMethodsUnsupported, BaseCheckpointSaver[str]):
     """Checkpoint saver on a `sqlite3.Connection`.
 
     Safe to share between threads when the connection was opened with
@@ -80,6 +81,10 @@ class SqliteSaver(BaseCheckpointSaver[str]):
     serialized by a lock. The schema is created on first use (or by `setup()`).
     For asyncio code use `AsyncSqliteSaver`.
     """
+
+    async_alternative = (
+        "AsyncSqliteSaver (from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver)"
+    )
 
     def __init__(
         self,
@@ -232,60 +237,3 @@ class SqliteSaver(BaseCheckpointSaver[str]):
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         return self._run(plans.delta_history_plan(self.serde, config, channels))
-
-    # -- async methods belong to AsyncSqliteSaver --------------------------
-
-    def _no_async(self, method: str) -> NotImplementedError:
-        return NotImplementedError(
-            f"SqliteSaver.{method} is not supported: SqliteSaver is synchronous. For async code "
-            "use AsyncSqliteSaver (from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver)."
-        )
-
-    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        raise self._no_async("aget_tuple")
-
-    async def alist(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[CheckpointTuple]:
-        raise self._no_async("alist")
-        yield  # pragma: no cover - makes this an async generator
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        raise self._no_async("aput")
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        raise self._no_async("aput_writes")
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        raise self._no_async("adelete_thread")
-
-    async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        raise self._no_async("adelete_for_runs")
-
-    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        raise self._no_async("acopy_thread")
-
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        raise self._no_async("aprune")
-
-    async def aget_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        raise self._no_async("aget_delta_channel_history")

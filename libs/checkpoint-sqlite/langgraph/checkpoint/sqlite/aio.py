@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from langgraph.checkpoint.base import (
     get_checkpoint_metadata,
     next_string_version,
 )
+from langgraph.checkpoint.base.bridges import SyncMethodsViaLoop
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import (
@@ -56,7 +57,7 @@ __all__ = [
 T = TypeVar("T")
 
 
-class AsyncSqliteSaver(BaseCheckpointSaver[str]):
+class AsyncSqliteSaver(SyncMethodsViaLoop, BaseCheckpointSaver[str]):
     """Checkpoint saver on an `aiosqlite.Connection`.
 
     The schema is created on first use (or by `await setup()`). Calls are
@@ -200,75 +201,6 @@ class AsyncSqliteSaver(BaseCheckpointSaver[str]):
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         return await self._run(plans.delta_history_plan(self.serde, config, channels))
-
-    # -- sync methods: run on the saver's loop from another thread ------------
-
-    def _from_thread(self, coro: Coroutine[Any, Any, T]) -> T:
-        loop = self.loop
-        if loop is None or loop.is_closed():
-            coro.close()
-            raise RuntimeError(
-                "AsyncSqliteSaver's sync methods need its event loop to be running: use the "
-                "async methods (aget_tuple, alist, aput, ...), or SqliteSaver for sync code"
-            )
-        if _loop_running() and asyncio.get_running_loop() is loop:
-            coro.close()
-            raise asyncio.InvalidStateError(
-                "AsyncSqliteSaver's sync methods cannot be called from its own event loop "
-                "(that would deadlock): await the async methods instead "
-                "(e.g. `await saver.aget_tuple(config)`, `graph.ainvoke(...)`), or call the "
-                "sync ones from another thread"
-            )
-        return asyncio.run_coroutine_threadsafe(coro, loop).result()
-
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self._from_thread(self.aget_tuple(config))
-
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        plan = plans.list_plan(self.serde, config, filter, before, limit)
-        yield from self._from_thread(self._run(plan))
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return self._from_thread(self.aput(config, checkpoint, metadata, new_versions))
-
-    def put_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        return self._from_thread(self.aput_writes(config, writes, task_id, task_path))
-
-    def delete_thread(self, thread_id: str) -> None:
-        return self._from_thread(self.adelete_thread(thread_id))
-
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        return self._from_thread(self.adelete_for_runs(run_ids))
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        return self._from_thread(self.acopy_thread(source_thread_id, target_thread_id))
-
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        return self._from_thread(self.aprune(thread_ids, strategy=strategy))
-
-    def get_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        return self._from_thread(self.aget_delta_channel_history(config=config, channels=channels))
 
 
 def _loop_running() -> bool:

@@ -58,7 +58,7 @@ class NotProvided:
         return False
 
     def __repr__(self) -> str:
-        return "NOT_PROVIDED"
+        return "NOT_GIVEN"
 
 
 NOT_PROVIDED = NotProvided()
@@ -228,21 +228,29 @@ class TTLConfig(TypedDict, total=False):
     """How often a background sweeper deletes expired items."""
 
 
-def _validate_namespace(namespace: tuple[str, ...]) -> None:
-    if not namespace:
-        raise InvalidNamespaceError("Namespace cannot be empty.")
+def _check_labels(namespace: Sequence[Any]) -> None:
     for label in namespace:
         if not isinstance(label, str):
             raise InvalidNamespaceError(
-                f"Invalid namespace label {label!r} in {namespace!r}: labels must be "
+                f"Invalid namespace label {label!r} in {tuple(namespace)!r}: labels must be "
                 f"strings, got {type(label).__name__}."
             )
         if not label:
-            raise InvalidNamespaceError(f"Namespace labels cannot be empty strings: {namespace!r}.")
+            raise InvalidNamespaceError(
+                f"Namespace labels cannot be empty strings: {tuple(namespace)!r}."
+            )
         if "." in label:
             raise InvalidNamespaceError(
-                f"Invalid namespace label {label!r} in {namespace!r}: labels cannot contain '.'."
+                f"Invalid namespace label {label!r} in {tuple(namespace)!r}: "
+                "labels cannot contain '.'."
             )
+
+
+def _validate_namespace(namespace: tuple[str, ...]) -> None:
+    """Full check for a namespace written by `put`."""
+    if not namespace:
+        raise InvalidNamespaceError("Namespace cannot be empty.")
+    _check_labels(namespace)
     if namespace[0] == "langgraph":
         raise InvalidNamespaceError(
             f'Root label for namespace cannot be "langgraph" (reserved). Got: {namespace!r}'
@@ -250,9 +258,20 @@ def _validate_namespace(namespace: tuple[str, ...]) -> None:
 
 
 def validate_op_namespace(op: Op) -> None:
-    """Raise `InvalidNamespaceError` if a put would write under a bad namespace."""
-    if isinstance(op, PutOp):
-        _validate_namespace(op.namespace)
+    """Raise `InvalidNamespaceError` if an operation names a malformed namespace.
+
+    Labels must be non-empty strings without dots. This applies to every kind
+    of operation (the namespace of a get/put, the prefix of a search, the
+    patterns of a list_namespaces); the stricter rules for writing (non-empty
+    namespace, no reserved `langgraph` root) are applied by `put`.
+    """
+    if isinstance(op, (GetOp, PutOp)):
+        _check_labels(op.namespace)
+    elif isinstance(op, SearchOp):
+        _check_labels(op.namespace_prefix)
+    elif isinstance(op, ListNamespacesOp):
+        for condition in op.match_conditions or ():
+            _check_labels(condition.path)
 
 
 def _ensure_ttl(ttl_config: TTLConfig | None, ttl: float | None | NotProvided) -> float | None:
@@ -318,7 +337,7 @@ class BaseStore(ABC):
             raise TypeError(f"store values must be dicts, got {type(value).__name__}")
         if ttl not in (None, NOT_PROVIDED) and not self.supports_ttl:
             raise NotImplementedError(f"{type(self).__name__} does not support TTL (ttl={ttl!r})")
-        return PutOp(namespace, key, dict(value), index, _ensure_ttl(self.ttl_config, ttl))
+        return PutOp(namespace, str(key), dict(value), index, _ensure_ttl(self.ttl_config, ttl))
 
     # -- sync --
 
@@ -446,57 +465,131 @@ class BaseStore(ABC):
         return (await self.abatch([op]))[0]  # type: ignore[return-value]
 
 
+_MISSING = object()
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _ordered(actual: Any, operand: Any) -> tuple[Any, Any] | None:
+    """The pair to compare with `$gt`-style operators, or None if incomparable.
+
+    Numbers (and numeric strings) compare as numbers, other strings as text;
+    anything else (missing, None, lists, a string against a number) never matches.
+    """
+    left, right = _as_number(actual), _as_number(operand)
+    if left is not None and right is not None:
+        return left, right
+    if isinstance(actual, str) and isinstance(operand, str):
+        return actual, operand
+    return None
+
+
+def _eq(actual: Any, operand: Any) -> bool:
+    return (None if actual is _MISSING else actual) == operand
+
+
+def _ne(actual: Any, operand: Any) -> bool:
+    return not _eq(actual, operand)
+
+
+def _comparison(compare: Any) -> Any:
+    def check(actual: Any, operand: Any) -> bool:
+        pair = _ordered(actual, operand)
+        return pair is not None and compare(*pair)
+
+    return check
+
+
 _OPERATORS = {
-    "$eq": lambda a, b: a == b,
-    "$ne": lambda a, b: a != b,
-    "$gt": lambda a, b: a > b,
-    "$gte": lambda a, b: a >= b,
-    "$lt": lambda a, b: a < b,
-    "$lte": lambda a, b: a <= b,
+    "$eq": _eq,
+    "$ne": _ne,
+    "$gt": _comparison(lambda a, b: a > b),
+    "$gte": _comparison(lambda a, b: a >= b),
+    "$lt": _comparison(lambda a, b: a < b),
+    "$lte": _comparison(lambda a, b: a <= b),
 }
 
 
-def _value_at(value: Mapping[str, Any], key: str) -> Any:
+def _is_operator_dict(condition: Any) -> bool:
+    return isinstance(condition, Mapping) and any(
+        isinstance(k, str) and k.startswith("$") for k in condition
+    )
+
+
+def check_filter(filter: Any) -> None:
+    """Raise a clear error for a malformed search filter (not a dict, unknown operator)."""
+    if filter is None:
+        return
+    if not isinstance(filter, Mapping):
+        raise TypeError(f"search filter must be a dict, got {type(filter).__name__}: {filter!r}")
+    for key, condition in filter.items():
+        if not isinstance(key, str):
+            raise TypeError(f"search filter keys must be strings, got {key!r}")
+        if _is_operator_dict(condition):
+            for operator in condition:
+                if operator not in _OPERATORS:
+                    raise ValueError(
+                        f"unsupported filter operator {operator!r} for key {key!r}: "
+                        f"use one of {', '.join(_OPERATORS)}"
+                    )
+        elif isinstance(condition, Mapping):
+            check_filter(condition)
+
+
+def _value_at(value: Any, key: str) -> Any:
+    """`value[key]`; a dotted key not present literally is followed into nested dicts."""
+    if not isinstance(value, Mapping):
+        return _MISSING
     if key in value:
         return value[key]
+    if "." not in key:
+        return _MISSING
     current: Any = value
     for part in key.split("."):
         if not isinstance(current, Mapping) or part not in current:
-            return NOT_PROVIDED
+            return _MISSING
         current = current[part]
     return current
 
 
 def _condition_holds(actual: Any, condition: Any) -> bool:
-    if (
-        isinstance(condition, Mapping)
-        and condition
-        and all(isinstance(k, str) and k.startswith("$") for k in condition)
-    ):
+    if _is_operator_dict(condition):
         for operator, operand in condition.items():
             compare = _OPERATORS.get(operator)
             if compare is None:
                 raise ValueError(
-                    f"unknown filter operator {operator!r}: use one of {sorted(_OPERATORS)}"
+                    f"unsupported filter operator {operator!r}: use one of {', '.join(_OPERATORS)}"
                 )
-            if actual is NOT_PROVIDED:
-                if operator != "$ne":
-                    return False
-                continue
-            try:
-                if not compare(actual, operand):
-                    return False
-            except TypeError:  # e.g. comparing a string with a number
+            if not compare(actual, operand):
                 return False
         return True
-    return actual is not NOT_PROVIDED and actual == condition
+    if isinstance(condition, Mapping):
+        # A nested dict matches field by field (the stored dict may hold more keys).
+        return isinstance(actual, Mapping) and all(
+            _condition_holds(_value_at(actual, key), sub) for key, sub in condition.items()
+        )
+    return _eq(actual, condition)
 
 
 def matches_filter(value: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bool:
     """Whether a stored value satisfies a search filter.
 
-    Keys may be dotted paths into nested dicts; a condition is a value to equal
-    or a dict of operators (`$eq $ne $gt $gte $lt $lte`).
+    Each filter entry is `key: condition`. The key names a field (a dotted key
+    reaches into nested dicts when no field has that literal name). The
+    condition is a value to equal (a missing field equals None), a dict of
+    conditions on the fields of a nested dict, or a dict of operators
+    (`$eq $ne $gt $gte $lt $lte`); ordering operators compare numbers (and
+    numeric strings) numerically, other strings as text, and never match
+    anything else.
     """
     if not filter:
         return True

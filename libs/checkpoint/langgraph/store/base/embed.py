@@ -96,7 +96,8 @@ def _embeddings_from_string(spec: str) -> Embeddings:
     try:
         module = importlib.import_module("langchain.embeddings")
     except ImportError as exc:
-        raise ImportError(
+        # ValueError, as for any other unusable `embed` setting.
+        raise ValueError(
             f"embedding spec {spec!r} needs the 'langchain' package and the package of "
             f"provider {provider!r} (for example: pip install langchain langchain-{provider}); "
             "or pass an Embeddings object or a function instead"
@@ -184,4 +185,6 @@ def get_text_at_path(obj: Any, path: str | list[str]) -> list[str]:
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)

@@ -45,6 +45,8 @@ class Dialect:
     """How a JSON document is bound (text for SQLite, Jsonb for Postgres)."""
     timestamp: Callable[[datetime], Any]
     """How a timestamp is bound."""
+    migration_lock: str | None = None
+    """Statement serializing concurrent migrations, if the transaction does not."""
 
     def sql(self, text: str) -> str:
         return text.replace("?", self.mark)
@@ -101,6 +103,8 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
 
 def migrate_plan(dialect: Dialect, table: str, migrations: Sequence[str]) -> Plan[None]:
     """Run the migrations of `table` (`store_migrations` style) not yet recorded."""
+    if dialect.migration_lock:
+        yield Execute(dialect.migration_lock)
     yield Execute(f"CREATE TABLE IF NOT EXISTS {table} (v INTEGER PRIMARY KEY)")
     rows = yield Query(f"SELECT v FROM {table} ORDER BY v DESC LIMIT 1")
     done = rows[0][0] if rows else -1

@@ -21,6 +21,7 @@ from langgraph.store.base import (
     SearchItem,
     SearchOp,
     TTLConfig,
+    check_filter,
     ensure_embeddings,
     get_text_at_path,
     matches_filter,
@@ -29,6 +30,7 @@ from langgraph.store.base import (
     queries_to_embed,
     texts_to_embed,
     tokenize_path,
+    validate_op_namespace,
 )
 
 __all__ = [
@@ -95,7 +97,7 @@ class InMemoryStore(BaseStore):
     # -- batch --
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        ops = list(ops)
+        ops = self._checked(ops)
         texts = texts_to_embed(ops, self.index_config)
         vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
         queries = queries_to_embed(ops, self.index_config)
@@ -103,13 +105,25 @@ class InMemoryStore(BaseStore):
         return self._apply(ops, texts, vectors, query_vectors)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        ops = list(ops)
+        ops = self._checked(ops)
         texts = texts_to_embed(ops, self.index_config)
         vectors = await self._aembed_documents([t for _, _, t in texts]) if texts else []
         query_vectors = {}
         for query in queries_to_embed(ops, self.index_config):
             query_vectors[query] = (await self._aembed_documents([query]))[0]
         return self._apply(ops, texts, vectors, query_vectors)
+
+    @staticmethod
+    def _checked(ops: Iterable[Op]) -> list[Op]:
+        """The operations as a list, after rejecting malformed ones up front."""
+        ops = list(ops)
+        for op in ops:
+            if not isinstance(op, (GetOp, SearchOp, ListNamespacesOp, PutOp)):
+                raise ValueError(f"unknown store operation: {op!r}")
+            validate_op_namespace(op)
+            if isinstance(op, SearchOp):
+                check_filter(op.filter)
+        return ops
 
     async def _aembed_documents(self, texts: list[str]) -> list[list[float]]:
         aembed = getattr(self.embeddings, "aembed_documents", None)
@@ -129,21 +143,21 @@ class InMemoryStore(BaseStore):
         embedded: dict[int, list[tuple[str, list[float]]]] = {}
         for (position, path, _), vector in zip(texts, vectors):
             embedded.setdefault(position, []).append((path, vector))
-        results: list[Result] = []
+        results: list[Result] = [None] * len(ops)
         with self._lock:
             self._drop_expired()
+            # Reads see the store as it was before this batch; its writes land
+            # afterwards, in order (so the last write to a key wins).
             for position, op in enumerate(ops):
                 if isinstance(op, GetOp):
-                    results.append(self._get(op))
+                    results[position] = self._get(op)
                 elif isinstance(op, SearchOp):
-                    results.append(self._search(op, query_vectors))
+                    results[position] = self._search(op, query_vectors)
                 elif isinstance(op, ListNamespacesOp):
-                    results.append(self._list_namespaces(op))
-                elif isinstance(op, PutOp):
+                    results[position] = self._list_namespaces(op)
+            for position, op in enumerate(ops):
+                if isinstance(op, PutOp):
                     self._put(op, embedded.get(position, []))
-                    results.append(None)
-                else:
-                    raise ValueError(f"unknown store operation: {op!r}")
         return results
 
     # -- operations (called with the lock held) --
@@ -224,9 +238,7 @@ class InMemoryStore(BaseStore):
                 reverse=True,
             )
         else:
-            ranked = sorted(
-                zip(candidates, scores), key=lambda pair: pair[0].updated_at, reverse=True
-            )
+            ranked = list(zip(candidates, scores))  # insertion order
         page = ranked[op.offset : op.offset + op.limit]
         if op.refresh_ttl:
             for item, _ in page:
