@@ -186,10 +186,24 @@ async def test_batched_store_sync_methods_from_another_thread():
         store.get(("n",), "k")
 
 
-def test_store_batch_results_in_order():
+def test_store_batch_reads_see_state_before_its_writes():
     store = InMemoryStore()
-    results = store.batch([PutOp(("a",), "k", {"v": 1}), GetOp(("a",), "k"), SearchOp(("a",))])
-    assert results[0] is None and results[1].value == {"v": 1} and len(results[2]) == 1
+    store.put(("a",), "k", {"v": 0})
+    results = store.batch(
+        [
+            PutOp(("a",), "k", {"v": 1}),
+            GetOp(("a",), "k"),
+            SearchOp(("a",)),
+            PutOp(("a",), "k", {"v": 2}),
+            PutOp(("a",), "new", {"v": 3}),
+        ]
+    )
+    assert results[0] is None and results[3] is None and results[4] is None
+    assert results[1].value == {"v": 0}  # as before the batch, like the reference
+    assert [i.key for i in results[2]] == ["k"]
+    assert store.get(("a",), "k").value == {"v": 2}  # the last write wins
+    store.batch([PutOp(("a",), "new", None), PutOp(("a",), "new", {"v": 4})])
+    assert store.get(("a",), "new").value == {"v": 4}
 
 
 def test_cache_ttl_clear_and_threads():
