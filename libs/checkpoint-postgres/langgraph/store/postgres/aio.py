@@ -23,10 +23,9 @@ from langgraph.store.base import (
     Result,
     SearchOp,
     TTLConfig,
-    queries_to_embed,
-    texts_to_embed,
 )
 from langgraph.store.base.batch import AsyncBatchedBaseStore
+from langgraph.store.base.embed import aembed_texts
 from langgraph.store.postgres.base import BasePostgresStore, PoolConfig, PostgresIndexConfig, Row
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
@@ -134,20 +133,11 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
         except psycopg.Error as exc:
             raise translate_error(self, exc, self.conn) from exc
 
-    async def _embed(self, texts: list[str]) -> list[list[float]]:
-        aembed = getattr(self.embeddings, "aembed_documents", None)
-        if aembed is not None:
-            return await aembed(texts)
-        return await asyncio.to_thread(self.embeddings.embed_documents, texts)
-
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        ops = list(ops)
-        texts = texts_to_embed(ops, self.index_config)
-        vectors = await self._embed([t for _, _, t in texts]) if texts else []
-        queries = {}
-        for query in queries_to_embed(ops, self.index_config):
-            queries[query] = (await self._embed([query]))[0]
-        return await self._run(self._batch_plan(ops, texts, vectors, queries))
+        ops, texts, queries = self._prepare(ops)
+        vectors = await aembed_texts(self.embeddings, [t for _, _, t in texts]) if texts else []
+        query_vectors = {q: (await aembed_texts(self.embeddings, [q]))[0] for q in queries}
+        return await self._run(self._batch_plan(ops, texts, vectors, query_vectors))
 
     async def sweep_ttl(self) -> int:
         """Delete expired items now; returns how many were deleted."""
@@ -157,23 +147,8 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
         self, sweep_interval_minutes: int | None = None
     ) -> asyncio.Task[None]:
         """Sweep expired items in a background task until `stop_ttl_sweeper`."""
-        interval = (
-            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
-        )
-
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(interval * 60)
-                await self.sweep_ttl()
-
-        self._sweeper_stop = asyncio.get_running_loop().create_task(loop())
-        return self._sweeper_stop
+        return await self._start_task_sweeper(self.sweep_ttl, sweep_interval_minutes)
 
     async def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
         """Stop the sweeper; True if it ended within `timeout`."""
-        task, self._sweeper_stop = self._sweeper_stop, None
-        if task is None:
-            return True
-        task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        return bool(done)
+        return await self._stop_task_sweeper(timeout)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,10 +29,7 @@ from langgraph.store.base import (
     Op,
     Result,
     TTLConfig,
-    ensure_embeddings,
-    queries_to_embed,
     sqlplans,
-    texts_to_embed,
 )
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
@@ -101,52 +98,18 @@ class PostgresIndexConfig(IndexConfig, total=False):
     """Only "cosine" is supported by the exact search."""
 
 
-class BasePostgresStore:
-    """Configuration shared by the sync and async Postgres stores."""
+class BasePostgresStore(sqlplans.PlannedStore):
+    """What the sync and async Postgres stores share: dialect, migrations, the
+    pgvector check."""
 
-    supports_ttl = True
-
-    def _configure(self, index: PostgresIndexConfig | None, ttl: TTLConfig | None) -> None:
-        self.ttl_config = ttl
-        self.index_config = None
-        self.embeddings = None
-        if index:
-            if index.get("distance_type", "cosine") != "cosine":
-                raise ValueError(
-                    f"distance_type {index['distance_type']!r} is not supported: use 'cosine'"
-                )
-            self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
-            self.embeddings = ensure_embeddings(index.get("embed"))
-        self.is_setup = False
-        self._sweeper_stop: Any = None
+    dialect = POSTGRES
+    migrations = MIGRATIONS
+    vector_migrations = VECTOR_MIGRATIONS
 
     def _setup_plans(self) -> Iterator[Plan[Any]]:
-        yield sqlplans.migrate_plan(POSTGRES, "store_migrations", MIGRATIONS)
-        if self.index_config is not None:
-            if self.index_config.get("ann_index_config") is not None:
-                yield _require_pgvector()
-            yield sqlplans.migrate_plan(POSTGRES, "vector_migrations", VECTOR_MIGRATIONS)
-
-    def _batch_plan(
-        self,
-        ops: Sequence[Op],
-        texts: list[tuple[int, str, str]],
-        vectors: list[list[float]],
-        queries: dict,
-    ) -> Plan[list[Result]]:
-        embedded: dict[int, list[tuple[str, list[float]]]] = {}
-        for (position, path, _), vector in zip(texts, vectors):
-            embedded.setdefault(position, []).append((path, vector))
-        return sqlplans.batch_plan(
-            POSTGRES,
-            ops,
-            vectors_enabled=self.index_config is not None,
-            embedded=embedded,
-            query_vectors=queries,
-        )
-
-    def _sweep_plan(self) -> Plan[int]:
-        return sqlplans.sweep_plan(POSTGRES, self.index_config is not None)
+        if self.index_config is not None and self.index_config.get("ann_index_config") is not None:
+            yield _require_pgvector()
+        yield from super()._setup_plans()
 
 
 def _require_pgvector() -> Plan[None]:
@@ -242,13 +205,10 @@ class PostgresStore(BasePostgresStore, BaseStore):
         self.is_setup = True
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        ops = list(ops)
-        texts = texts_to_embed(ops, self.index_config)
+        ops, texts, queries = self._prepare(ops)
         vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
-        queries = {
-            q: self.embeddings.embed_query(q) for q in queries_to_embed(ops, self.index_config)
-        }
-        return self._run(self._batch_plan(ops, texts, vectors, queries))
+        query_vectors = {q: self.embeddings.embed_query(q) for q in queries}
+        return self._run(self._batch_plan(ops, texts, vectors, query_vectors))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         return await asyncio.to_thread(self.batch, list(ops))
@@ -259,27 +219,8 @@ class PostgresStore(BasePostgresStore, BaseStore):
 
     def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> threading.Thread:
         """Sweep expired items in a background thread until `stop_ttl_sweeper`."""
-        interval = (
-            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
-        )
-        stop = threading.Event()
-        self._sweeper_stop = stop
-
-        def loop() -> None:
-            while not stop.wait(interval * 60):
-                self.sweep_ttl()
-
-        self._sweeper_thread = threading.Thread(
-            target=loop, name="postgres-store-ttl-sweeper", daemon=True
-        )
-        self._sweeper_thread.start()
-        return self._sweeper_thread
+        return self._start_thread_sweeper(self.sweep_ttl, sweep_interval_minutes)
 
     def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
         """Stop the sweeper; True if it ended within `timeout`."""
-        if self._sweeper_stop is None:
-            return True
-        self._sweeper_stop.set()
-        self._sweeper_thread.join(timeout)
-        self._sweeper_stop = None
-        return not self._sweeper_thread.is_alive()
+        return self._stop_thread_sweeper(timeout)

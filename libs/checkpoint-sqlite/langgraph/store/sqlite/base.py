@@ -12,10 +12,11 @@ cannot load `sqlite-vec`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,10 +27,7 @@ from langgraph.store.base import (
     Op,
     Result,
     TTLConfig,
-    ensure_embeddings,
-    queries_to_embed,
     sqlplans,
-    texts_to_embed,
 )
 
 __all__ = ["BaseSqliteStore", "SqliteIndexConfig", "SqliteStore"]
@@ -76,50 +74,12 @@ class SqliteIndexConfig(IndexConfig, total=False):
     """Only "cosine" is supported."""
 
 
-class BaseSqliteStore:
-    """Configuration shared by the sync and async SQLite stores."""
+class BaseSqliteStore(sqlplans.PlannedStore):
+    """What the sync and async SQLite stores share: dialect and migrations."""
 
-    supports_ttl = True
-
-    def _configure(self, index: SqliteIndexConfig | None, ttl: TTLConfig | None) -> None:
-        self.ttl_config = ttl
-        self.index_config = None
-        self.embeddings = None
-        if index:
-            if index.get("distance_type", "cosine") != "cosine":
-                raise ValueError(
-                    f"distance_type {index['distance_type']!r} is not supported: use 'cosine'"
-                )
-            self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
-            self.embeddings = ensure_embeddings(index.get("embed"))
-        self.is_setup = False
-        self._sweeper_stop: Any = None
-
-    def _setup_plans(self) -> Iterator[Plan[None]]:
-        yield sqlplans.migrate_plan(SQLITE, "store_migrations", MIGRATIONS)
-        if self.index_config is not None:
-            yield sqlplans.migrate_plan(SQLITE, "vector_migrations", VECTOR_MIGRATIONS)
-
-    def _batch_plan(
-        self,
-        ops: Sequence[Op],
-        texts: list[tuple[int, str, str]],
-        vectors: list[list[float]],
-        queries: dict,
-    ) -> Plan[list[Result]]:
-        embedded: dict[int, list[tuple[str, list[float]]]] = {}
-        for (position, path, _), vector in zip(texts, vectors):
-            embedded.setdefault(position, []).append((path, vector))
-        return sqlplans.batch_plan(
-            SQLITE,
-            ops,
-            vectors_enabled=self.index_config is not None,
-            embedded=embedded,
-            query_vectors=queries,
-        )
-
-    def _sweep_plan(self) -> Plan[int]:
-        return sqlplans.sweep_plan(SQLITE, self.index_config is not None)
+    dialect = SQLITE
+    migrations = MIGRATIONS
+    vector_migrations = VECTOR_MIGRATIONS
 
 
 def _executor(cur: sqlite3.Cursor):
@@ -200,17 +160,12 @@ class SqliteStore(BaseSqliteStore, BaseStore):
             self._setup_locked()
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        ops = list(ops)
-        texts = texts_to_embed(ops, self.index_config)
+        ops, texts, queries = self._prepare(ops)
         vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
-        queries = {
-            q: self.embeddings.embed_query(q) for q in queries_to_embed(ops, self.index_config)
-        }
-        return self._run(self._batch_plan(ops, texts, vectors, queries))
+        query_vectors = {q: self.embeddings.embed_query(q) for q in queries}
+        return self._run(self._batch_plan(ops, texts, vectors, query_vectors))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        import asyncio
-
         return await asyncio.to_thread(self.batch, list(ops))
 
     def sweep_ttl(self) -> int:
@@ -219,31 +174,8 @@ class SqliteStore(BaseSqliteStore, BaseStore):
 
     def start_ttl_sweeper(self, sweep_interval_minutes: int | None = None) -> threading.Thread:
         """Sweep expired items in a background thread until `stop_ttl_sweeper`."""
-        interval = (
-            sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
-        )
-        stop = threading.Event()
-        self._sweeper_stop = stop
-
-        def loop() -> None:
-            while not stop.wait(interval * 60):
-                self.sweep_ttl()
-
-        thread = threading.Thread(target=loop, name="sqlite-store-ttl-sweeper", daemon=True)
-        thread.start()
-        self._sweeper_thread = thread
-        return thread
+        return self._start_thread_sweeper(self.sweep_ttl, sweep_interval_minutes)
 
     def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
         """Stop the sweeper; True if it ended within `timeout`."""
-        if self._sweeper_stop is None:
-            return True
-        self._sweeper_stop.set()
-        self._sweeper_thread.join(timeout)
-        stopped = not self._sweeper_thread.is_alive()
-        self._sweeper_stop = None
-        return stopped
-
-    def __del__(self) -> None:
-        if getattr(self, "_sweeper_stop", None) is not None:
-            self._sweeper_stop.set()
+        return self._stop_thread_sweeper(timeout)

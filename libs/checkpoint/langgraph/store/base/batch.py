@@ -46,9 +46,14 @@ __all__ = [
 
 
 def _dedup_key(op: Op) -> Any:
-    """Identity of a read, so equal reads queued together run once (None: never merged)."""
+    """Identity used to merge queued operations that need to run only once.
+
+    Equal reads share one result. Writes to the same item share a slot too:
+    the later write replaces the earlier one, as running both would leave
+    the same final state.
+    """
     if isinstance(op, PutOp):
-        return None
+        return ("put", tuple(op.namespace), op.key)
     return (type(op).__name__, repr(op))
 
 
@@ -91,11 +96,12 @@ class AsyncBatchedBaseStore(BaseStore):
             slots: list[int] = []
             for op, _ in queued:
                 key = _dedup_key(op)
-                if key is not None and key in slot_of:
+                if key in slot_of:
                     slots.append(slot_of[key])
+                    if isinstance(op, PutOp):
+                        unique[slot_of[key]] = op  # the last write wins
                     continue
-                if key is not None:
-                    slot_of[key] = len(unique)
+                slot_of[key] = len(unique)
                 slots.append(len(unique))
                 unique.append(op)
             try:

@@ -105,6 +105,14 @@ def _embeddings_from_string(spec: str) -> Embeddings:
     return module.init_embeddings(spec)
 
 
+async def aembed_texts(embeddings: Embeddings, texts: list[str]) -> list[list[float]]:
+    """Embed with the async method when the object has one, else in a worker thread."""
+    aembed = getattr(embeddings, "aembed_documents", None)
+    if aembed is not None:
+        return await aembed(texts)
+    return await asyncio.to_thread(embeddings.embed_documents, texts)
+
+
 def tokenize_path(path: str) -> list[str]:
     """Split a field path into tokens: `"a.b[0].c"` -> `["a", "b", "[0]", "c"]`.
 

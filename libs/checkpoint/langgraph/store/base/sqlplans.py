@@ -13,9 +13,11 @@ values never become SQL text.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 from langgraph.checkpoint.base.plan import Execute, Plan, Query
 from langgraph.store.base import (
     GetOp,
+    IndexConfig,
     Item,
     ListNamespacesOp,
     Op,
@@ -30,8 +33,12 @@ from langgraph.store.base import (
     Result,
     SearchItem,
     SearchOp,
+    TTLConfig,
+    ensure_embeddings,
     matches_filter,
     namespace_matches,
+    queries_to_embed,
+    texts_to_embed,
 )
 
 
@@ -286,3 +293,115 @@ def sweep_plan(dialect: Dialect, vectors_enabled: bool) -> Plan[int]:
         if vectors_enabled:
             yield from _delete_vectors(dialect, prefix, key)
     return len(expired)
+
+
+# -- what the SQL store classes share ---------------------------------------------------------
+
+
+class PlannedStore:
+    """Configuration, plans and TTL sweeping shared by the SQL store classes.
+
+    Subclasses set `dialect`, `migrations` and `vector_migrations`, and run the
+    plans on their connection (sync or async).
+    """
+
+    supports_ttl = True
+    dialect: Dialect
+    migrations: Sequence[str]
+    vector_migrations: Sequence[str]
+
+    def _configure(self, index: IndexConfig | None, ttl: TTLConfig | None) -> None:
+        self.ttl_config = ttl
+        self.index_config = None
+        self.embeddings = None
+        if index:
+            if index.get("distance_type", "cosine") != "cosine":
+                raise ValueError(
+                    f"distance_type {index['distance_type']!r} is not supported: use 'cosine'"
+                )
+            self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
+            self.embeddings = ensure_embeddings(index.get("embed"))
+        self.is_setup = False
+        self._sweeper: Any = None
+
+    def _setup_plans(self) -> Iterator[Plan[Any]]:
+        yield migrate_plan(self.dialect, "store_migrations", self.migrations)
+        if self.index_config is not None:
+            yield migrate_plan(self.dialect, "vector_migrations", self.vector_migrations)
+
+    def _prepare(self, ops: Iterable[Op]) -> tuple[list[Op], list[tuple[int, str, str]], list[str]]:
+        ops = list(ops)
+        return ops, texts_to_embed(ops, self.index_config), queries_to_embed(ops, self.index_config)
+
+    def _batch_plan(
+        self,
+        ops: Sequence[Op],
+        texts: list[tuple[int, str, str]],
+        vectors: list[list[float]],
+        query_vectors: dict[str, list[float]],
+    ) -> Plan[list[Result]]:
+        embedded: dict[int, list[tuple[str, list[float]]]] = {}
+        for (position, path, _), vector in zip(texts, vectors):
+            embedded.setdefault(position, []).append((path, vector))
+        return batch_plan(
+            self.dialect,
+            ops,
+            vectors_enabled=self.index_config is not None,
+            embedded=embedded,
+            query_vectors=query_vectors,
+        )
+
+    def _sweep_plan(self) -> Plan[int]:
+        return sweep_plan(self.dialect, self.index_config is not None)
+
+    def _sweep_interval(self, minutes: int | None) -> float:
+        return 60 * (minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5)
+
+    # -- sync sweeping (a thread) and async sweeping (a task) --
+
+    def _start_thread_sweeper(
+        self, sweep: Callable[[], Any], minutes: int | None
+    ) -> threading.Thread:
+        interval = self._sweep_interval(minutes)
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                sweep()
+
+        thread = threading.Thread(
+            target=loop, name=f"{type(self).__name__}-ttl-sweeper", daemon=True
+        )
+        self._sweeper = (thread, stop)
+        thread.start()
+        return thread
+
+    def _stop_thread_sweeper(self, timeout: float | None) -> bool:
+        if self._sweeper is None:
+            return True
+        thread, stop = self._sweeper
+        self._sweeper = None
+        stop.set()
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    async def _start_task_sweeper(
+        self, sweep: Callable[[], Awaitable[Any]], minutes: int | None
+    ) -> asyncio.Task:
+        interval = self._sweep_interval(minutes)
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                await sweep()
+
+        self._sweeper = asyncio.get_running_loop().create_task(loop())
+        return self._sweeper
+
+    async def _stop_task_sweeper(self, timeout: float | None) -> bool:
+        task, self._sweeper = self._sweeper, None
+        if task is None:
+            return True
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        return bool(done)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -32,6 +31,7 @@ from langgraph.store.base import (
     tokenize_path,
     validate_op_namespace,
 )
+from langgraph.store.base.embed import aembed_texts
 
 __all__ = [
     "BaseStore",
@@ -107,10 +107,10 @@ class InMemoryStore(BaseStore):
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = self._checked(ops)
         texts = texts_to_embed(ops, self.index_config)
-        vectors = await self._aembed_documents([t for _, _, t in texts]) if texts else []
+        vectors = await aembed_texts(self.embeddings, [t for _, _, t in texts]) if texts else []
         query_vectors = {}
         for query in queries_to_embed(ops, self.index_config):
-            query_vectors[query] = (await self._aembed_documents([query]))[0]
+            query_vectors[query] = (await aembed_texts(self.embeddings, [query]))[0]
         return self._apply(ops, texts, vectors, query_vectors)
 
     @staticmethod
@@ -124,14 +124,6 @@ class InMemoryStore(BaseStore):
             if isinstance(op, SearchOp):
                 check_filter(op.filter)
         return ops
-
-    async def _aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        aembed = getattr(self.embeddings, "aembed_documents", None)
-        if aembed is not None:
-            return await aembed(texts)
-        return await asyncio.get_running_loop().run_in_executor(
-            None, self.embeddings.embed_documents, texts
-        )
 
     def _apply(
         self,
