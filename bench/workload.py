@@ -208,7 +208,11 @@ def letters(texts):
 def measure_store(store) -> dict:
     start = time.perf_counter()
     for i in range(STORE_ITEMS):
-        store.put(("users", f"u{i % 10}"), f"k{i}", {"text": f"note number {i} about topic {i % 7}", "n": i})
+        store.put(
+            ("users", f"u{i % 10}"),
+            f"k{i}",
+            {"text": f"note number {i} about topic {i % 7}", "n": i},
+        )
     put_s = time.perf_counter() - start
     start = time.perf_counter()
     for i in range(STORE_ITEMS):

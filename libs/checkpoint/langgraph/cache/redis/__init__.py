@@ -21,10 +21,18 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 __all__ = ["BaseCache", "RedisCache", "SerializerProtocol"]
 
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+_SCAN_COUNT = 500  # keys asked for per SCAN step, and deleted per DEL
+_UNREADABLE = object()
 
 
 class RedisCache(BaseCache[ValueT]):
-    """Cache on a Redis client, every key under `prefix`."""
+    """Cache on a Redis client, every key under `prefix`.
+
+    Each entry expires on the Redis side after its TTL (seconds). `clear`
+    walks the keys of the given namespaces with SCAN (never KEYS, which
+    blocks the server) and deletes them in chunks; clearing a namespace also
+    clears the namespaces nested under it.
+    """
 
     def __init__(
         self,
@@ -41,20 +49,51 @@ class RedisCache(BaseCache[ValueT]):
             "redis.asyncio"
         ) or inspect.iscoroutinefunction(getattr(redis, "get", None))
 
+    # -- layout, shared by the sync and async methods --
+
     def _key(self, namespace: Namespace, key: str) -> str:
-        return f"{self.prefix}{':'.join(namespace)}:{key}" if namespace else f"{self.prefix}:{key}"
+        labels = ":".join(namespace)
+        return f"{self.prefix}{labels}:{key}" if labels else f"{self.prefix}{key}"
+
+    def _patterns(self, namespaces: Sequence[Namespace] | None) -> list[str]:
+        """SCAN patterns for the keys to clear, with labels taken literally."""
+        if namespaces is None:
+            return [_GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"]
+        return [_GLOB_SPECIAL.sub(r"\\\1", self._key(ns, "")) + "*" for ns in namespaces]
 
     def _encode(self, value: ValueT) -> bytes:
         encoding, data = self.serde.dumps_typed(value)
         return encoding.encode() + b":" + data
 
-    def _decode(self, raw: bytes) -> ValueT:
-        encoding, _, data = raw.partition(b":")
-        return self.serde.loads_typed((encoding.decode(), data))
+    def _decode(self, raw: bytes) -> Any:
+        encoding, sep, data = raw.partition(b":")
+        if not sep:
+            return _UNREADABLE
+        try:
+            return self.serde.loads_typed((encoding.decode(), data))
+        except Exception:  # a foreign or corrupt entry is a miss, not a crash
+            return _UNREADABLE
 
-    def _pattern(self, namespace: Namespace) -> str:
-        """SCAN pattern for everything under `namespace`, labels taken literally."""
-        return _GLOB_SPECIAL.sub(r"\\\1", self._key(namespace, "")) + "*"
+    def _found(
+        self, keys: Sequence[FullKey], raws: Sequence[bytes | None]
+    ) -> dict[FullKey, ValueT]:
+        found: dict[FullKey, ValueT] = {}
+        for full_key, raw in zip(keys, raws):
+            if raw is not None:
+                value = self._decode(raw)
+                if value is not _UNREADABLE:
+                    found[full_key] = value
+        return found
+
+    def _queue_writes(self, pipe: Any, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+        for (namespace, key), (value, ttl) in pairs.items():
+            redis_key = self._key(namespace, key)
+            if ttl is None:
+                pipe.set(redis_key, self._encode(value))
+            elif ttl <= 0:  # already expired: drop any older entry
+                pipe.delete(redis_key)
+            else:
+                pipe.set(redis_key, self._encode(value), px=max(1, round(ttl * 1000)))
 
     def _require_sync(self) -> None:
         if self._is_async:
@@ -63,63 +102,64 @@ class RedisCache(BaseCache[ValueT]):
     # -- sync --
 
     def get(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
+        """The cached values of the keys present in Redis."""
         self._require_sync()
         if not keys:
             return {}
-        raws = self.redis.mget([self._key(ns, key) for ns, key in keys])
-        return {full: self._decode(raw) for full, raw in zip(keys, raws) if raw is not None}
+        return self._found(keys, self.redis.mget([self._key(ns, key) for ns, key in keys]))
 
     def set(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+        """Store values, each with its TTL in seconds (None: no expiry)."""
         self._require_sync()
+        if not pairs:
+            return
         with self.redis.pipeline(transaction=False) as pipe:
-            for (ns, key), (value, ttl) in pairs.items():
-                pipe.set(self._key(ns, key), self._encode(value), ex=ttl)
+            self._queue_writes(pipe, pairs)
             pipe.execute()
 
     def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        """Delete the entries of these namespaces (and nested ones); all when None."""
         self._require_sync()
-        patterns = (
-            [self._pattern(ns) for ns in namespaces]
-            if namespaces is not None
-            else [_GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"]
-        )
-        for pattern in patterns:
-            batch = []
-            for key in self.redis.scan_iter(match=pattern, count=500):
-                batch.append(key)
-                if len(batch) >= 500:
-                    self.redis.delete(*batch)
-                    batch = []
-            if batch:
-                self.redis.delete(*batch)
+        for pattern in self._patterns(namespaces):
+            chunk: list[bytes] = []
+            for key in self.redis.scan_iter(match=pattern, count=_SCAN_COUNT):
+                chunk.append(key)
+                if len(chunk) >= _SCAN_COUNT:
+                    self.redis.delete(*chunk)
+                    chunk = []
+            if chunk:
+                self.redis.delete(*chunk)
 
     # -- async --
 
     async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
+        """Async `get`."""
         if not self._is_async:
             return await asyncio.to_thread(self.get, keys)
         if not keys:
             return {}
-        raws = await self.redis.mget([self._key(ns, key) for ns, key in keys])
-        return {full: self._decode(raw) for full, raw in zip(keys, raws) if raw is not None}
+        return self._found(keys, await self.redis.mget([self._key(ns, key) for ns, key in keys]))
 
     async def aset(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+        """Async `set`."""
         if not self._is_async:
             return await asyncio.to_thread(self.set, pairs)
+        if not pairs:
+            return
         async with self.redis.pipeline(transaction=False) as pipe:
-            for (ns, key), (value, ttl) in pairs.items():
-                pipe.set(self._key(ns, key), self._encode(value), ex=ttl)
+            self._queue_writes(pipe, pairs)
             await pipe.execute()
 
     async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        """Async `clear`."""
         if not self._is_async:
             return await asyncio.to_thread(self.clear, namespaces)
-        patterns = (
-            [self._pattern(ns) for ns in namespaces]
-            if namespaces is not None
-            else [_GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"]
-        )
-        for pattern in patterns:
-            keys = [key async for key in self.redis.scan_iter(match=pattern, count=500)]
-            for start in range(0, len(keys), 500):
-                await self.redis.delete(*keys[start : start + 500])
+        for pattern in self._patterns(namespaces):
+            chunk: list[bytes] = []
+            async for key in self.redis.scan_iter(match=pattern, count=_SCAN_COUNT):
+                chunk.append(key)
+                if len(chunk) >= _SCAN_COUNT:
+                    await self.redis.delete(*chunk)
+                    chunk = []
+            if chunk:
+                await self.redis.delete(*chunk)
