@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import pathlib
 import threading
 
 import pytest
@@ -199,3 +200,20 @@ def test_returned_values_are_copies():
     config = saver.put({"configurable": {"thread_id": "t"}}, checkpoint, {}, {"items": version})
     saver.get_tuple(config).checkpoint["channel_values"]["items"].append(2)
     assert saver.get_tuple(config).checkpoint["channel_values"]["items"] == [1]
+
+
+def test_persistent_dict_round_trips_without_pickle(tmp_path):
+    from collections import defaultdict
+
+    from langgraph.checkpoint.memory import PersistentDict
+
+    path = str(tmp_path / "state.msgpack")
+    with PersistentDict(lambda: defaultdict(dict), filename=path) as data:
+        data["thread"]["ns"] = {"id": ("msgpack", b"\x01")}
+        data[("tuple", "key")]["x"] = 1
+    loaded = PersistentDict(lambda: defaultdict(dict), filename=path)
+    loaded.load()
+    assert loaded["thread"]["ns"] == {"id": ["msgpack", b"\x01"]}
+    assert loaded[("tuple", "key")] == {"x": 1}
+    loaded["thread"]["new-ns"]["k"] = 2  # nested defaults survive the reload
+    assert b"pickle" not in pathlib.Path(path).read_bytes()

@@ -6,6 +6,8 @@ serialized, so what you read back is a copy, exactly as with a database.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -13,6 +15,7 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
 from typing import Any
 
+import ormsgpack
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
     BaseCheckpointSaver,
@@ -41,6 +44,7 @@ __all__ = [
     "DeltaChannelHistory",
     "InMemorySaver",
     "MemorySaver",
+    "PersistentDict",
     "SerializerProtocol",
     "WRITES_IDX_MAP",
     "get_checkpoint_id",
@@ -437,3 +441,52 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
 
 
 MemorySaver = InMemorySaver  # the older name, kept for existing code
+
+
+class PersistentDict(defaultdict):
+    """A `defaultdict` that can be saved to and reloaded from a file.
+
+    Stored as msgpack (never pickle: loading the file runs no code). Nested
+    containers come back with this dict's `default_factory` applied to each
+    value, so `PersistentDict(lambda: defaultdict(dict), filename=...)` keeps
+    its shape across a reload. `sync()` writes atomically (temp file + rename).
+    """
+
+    def __init__(self, *args: Any, filename: str, **kwds: Any) -> None:
+        super().__init__(*args, **kwds)
+        self.filename = filename
+
+    def __enter__(self) -> PersistentDict:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def dump(self, fileobj: Any) -> None:
+        fileobj.write(ormsgpack.packb(dict(self), option=ormsgpack.OPT_NON_STR_KEYS))
+
+    def load(self) -> None:
+        """Merge the file's contents in (a missing file is an empty dict)."""
+        try:
+            with open(self.filename, "rb") as fileobj:
+                data = ormsgpack.unpackb(fileobj.read(), option=ormsgpack.OPT_NON_STR_KEYS)
+        except FileNotFoundError:
+            return
+        for key, value in data.items():
+            if self.default_factory is not None and isinstance(value, dict):
+                shaped = self.default_factory()
+                shaped.update(value)
+                value = shaped
+            self[key] = value
+
+    def sync(self) -> None:
+        """Write the contents to the file, replacing it atomically."""
+        directory = os.path.dirname(os.path.abspath(self.filename))
+        with tempfile.NamedTemporaryFile("wb", dir=directory, delete=False) as fileobj:
+            self.dump(fileobj)
+            fileobj.flush()
+            os.fsync(fileobj.fileno())
+        os.replace(fileobj.name, self.filename)
+
+    def close(self) -> None:
+        self.sync()
