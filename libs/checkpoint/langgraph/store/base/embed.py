@@ -113,6 +113,14 @@ async def aembed_texts(embeddings: Embeddings, texts: list[str]) -> list[list[fl
     return await asyncio.to_thread(embeddings.embed_documents, texts)
 
 
+async def aembed_query(embeddings: Embeddings, text: str) -> list[float]:
+    """Embed a search query (models may embed queries unlike documents)."""
+    aembed = getattr(embeddings, "aembed_query", None)
+    if aembed is not None:
+        return await aembed(text)
+    return await asyncio.to_thread(embeddings.embed_query, text)
+
+
 def tokenize_path(path: str) -> list[str]:
     """Split a field path into tokens: `"a.b[0].c"` -> `["a", "b", "[0]", "c"]`.
 

@@ -31,7 +31,7 @@ from langgraph.store.base import (
     tokenize_path,
     validate_op_namespace,
 )
-from langgraph.store.base.embed import aembed_texts
+from langgraph.store.base.embed import aembed_query, aembed_texts
 
 __all__ = [
     "BaseStore",
@@ -110,7 +110,7 @@ class InMemoryStore(BaseStore):
         vectors = await aembed_texts(self.embeddings, [t for _, _, t in texts]) if texts else []
         query_vectors = {}
         for query in queries_to_embed(ops, self.index_config):
-            query_vectors[query] = (await aembed_texts(self.embeddings, [query]))[0]
+            query_vectors[query] = await aembed_query(self.embeddings, query)
         return self._apply(ops, texts, vectors, query_vectors)
 
     @staticmethod
