@@ -249,3 +249,27 @@ def test_reference_store_database_migrates_and_reads(postgres_server):
         assert store.list_namespaces() == [("users", "u1"), ("users", "u2")]
     with psycopg.connect(uri) as conn:
         assert conn.execute("SELECT max(v) FROM store_migrations").fetchone() == (4,)
+
+
+def test_shallow_savers_keep_only_the_latest(ready_uri):
+    from langgraph.checkpoint.postgres.shallow import (
+        AsyncShallowPostgresSaver,
+        ShallowPostgresSaver,
+    )
+
+    with ShallowPostgresSaver.from_conn_string(ready_uri) as saver:
+        first = put_one(saver, "shallow", 1)
+        saver.put_writes(first, [("v", "w")], "t")
+        second = put_one(saver, "shallow", 2, parent=first)
+        history = list(saver.list({"configurable": {"thread_id": "shallow"}}))
+        assert [h.checkpoint["channel_values"]["v"] for h in history] == [2]
+        assert saver.get_tuple(first) is None
+        assert saver.get_tuple(second).pending_writes == []
+
+    async def run_async():
+        async with AsyncShallowPostgresSaver.from_conn_string(ready_uri) as saver:
+            config = await asyncio.to_thread(put_one, saver, "ashallow", 1)
+            await asyncio.to_thread(put_one, saver, "ashallow", 2, config)
+            return [c async for c in saver.alist({"configurable": {"thread_id": "ashallow"}})]
+
+    assert len(asyncio.run(run_async())) == 1

@@ -178,3 +178,11 @@ class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         return self._run(plans.delta_history_plan(self.serde, config, channels), transaction=False)
+
+
+def __getattr__(name: str):  # the shallow module imports this one: load it lazily
+    if name == "ShallowPostgresSaver":
+        from langgraph.checkpoint.postgres.shallow import ShallowPostgresSaver
+
+        return ShallowPostgresSaver
+    raise AttributeError(name)

@@ -175,3 +175,11 @@ class AsyncPostgresSaver(SyncMethodsViaLoop, BasePostgresSaver):
     ) -> Mapping[str, DeltaChannelHistory]:
         plan = plans.delta_history_plan(self.serde, config, channels)
         return await self._run(plan, transaction=False)
+
+
+def __getattr__(name: str):  # the shallow module imports this one: load it lazily
+    if name == "AsyncShallowPostgresSaver":
+        from langgraph.checkpoint.postgres.shallow import AsyncShallowPostgresSaver
+
+        return AsyncShallowPostgresSaver
+    raise AttributeError(name)

@@ -23,6 +23,11 @@ from langgraph.store.base.embed import (
     tokenize_path,
 )
 
+# Re-exported for the store implementations.
+from langgraph.store.base.filters import check_filter as check_filter
+from langgraph.store.base.filters import compile_filter as compile_filter
+from langgraph.store.base.filters import matches_filter as matches_filter
+
 __all__ = [
     "AEmbeddingsFunc",
     "BaseStore",
@@ -463,137 +468,6 @@ class BaseStore(ABC):
         """Async `list_namespaces`."""
         op = _list_namespaces_op(prefix, suffix, max_depth, limit, offset)
         return (await self.abatch([op]))[0]  # type: ignore[return-value]
-
-
-_MISSING = object()
-
-
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _ordered(actual: Any, operand: Any) -> tuple[Any, Any] | None:
-    """The pair to compare with `$gt`-style operators, or None if incomparable.
-
-    Numbers (and numeric strings) compare as numbers, other strings as text;
-    anything else (missing, None, lists, a string against a number) never matches.
-    """
-    left, right = _as_number(actual), _as_number(operand)
-    if left is not None and right is not None:
-        return left, right
-    if isinstance(actual, str) and isinstance(operand, str):
-        return actual, operand
-    return None
-
-
-def _eq(actual: Any, operand: Any) -> bool:
-    return (None if actual is _MISSING else actual) == operand
-
-
-def _ne(actual: Any, operand: Any) -> bool:
-    return not _eq(actual, operand)
-
-
-def _comparison(compare: Any) -> Any:
-    def check(actual: Any, operand: Any) -> bool:
-        pair = _ordered(actual, operand)
-        return pair is not None and compare(*pair)
-
-    return check
-
-
-_OPERATORS = {
-    "$eq": _eq,
-    "$ne": _ne,
-    "$gt": _comparison(lambda a, b: a > b),
-    "$gte": _comparison(lambda a, b: a >= b),
-    "$lt": _comparison(lambda a, b: a < b),
-    "$lte": _comparison(lambda a, b: a <= b),
-}
-
-
-def _is_operator_dict(condition: Any) -> bool:
-    return isinstance(condition, Mapping) and any(
-        isinstance(k, str) and k.startswith("$") for k in condition
-    )
-
-
-def check_filter(filter: Any) -> None:
-    """Raise a clear error for a malformed search filter (not a dict, unknown operator)."""
-    if filter is None:
-        return
-    if not isinstance(filter, Mapping):
-        raise TypeError(f"search filter must be a dict, got {type(filter).__name__}: {filter!r}")
-    for key, condition in filter.items():
-        if not isinstance(key, str):
-            raise TypeError(f"search filter keys must be strings, got {key!r}")
-        if _is_operator_dict(condition):
-            for operator in condition:
-                if operator not in _OPERATORS:
-                    raise ValueError(
-                        f"unsupported filter operator {operator!r} for key {key!r}: "
-                        f"use one of {', '.join(_OPERATORS)}"
-                    )
-        elif isinstance(condition, Mapping):
-            check_filter(condition)
-
-
-def _value_at(value: Any, key: str) -> Any:
-    """`value[key]`; a dotted key not present literally is followed into nested dicts."""
-    if not isinstance(value, Mapping):
-        return _MISSING
-    if key in value:
-        return value[key]
-    if "." not in key:
-        return _MISSING
-    current: Any = value
-    for part in key.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return _MISSING
-        current = current[part]
-    return current
-
-
-def _condition_holds(actual: Any, condition: Any) -> bool:
-    if _is_operator_dict(condition):
-        for operator, operand in condition.items():
-            compare = _OPERATORS.get(operator)
-            if compare is None:
-                raise ValueError(
-                    f"unsupported filter operator {operator!r}: use one of {', '.join(_OPERATORS)}"
-                )
-            if not compare(actual, operand):
-                return False
-        return True
-    if isinstance(condition, Mapping):
-        # A nested dict matches field by field (the stored dict may hold more keys).
-        return isinstance(actual, Mapping) and all(
-            _condition_holds(_value_at(actual, key), sub) for key, sub in condition.items()
-        )
-    return _eq(actual, condition)
-
-
-def matches_filter(value: Mapping[str, Any], filter: Mapping[str, Any] | None) -> bool:
-    """Whether a stored value satisfies a search filter.
-
-    Each filter entry is `key: condition`. The key names a field (a dotted key
-    reaches into nested dicts when no field has that literal name). The
-    condition is a value to equal (a missing field equals None), a dict of
-    conditions on the fields of a nested dict, or a dict of operators
-    (`$eq $ne $gt $gte $lt $lte`); ordering operators compare numbers (and
-    numeric strings) numerically, other strings as text, and never match
-    anything else.
-    """
-    if not filter:
-        return True
-    return all(_condition_holds(_value_at(value, key), cond) for key, cond in filter.items())
 
 
 def namespace_matches(namespace: tuple[str, ...], condition: MatchCondition) -> bool:

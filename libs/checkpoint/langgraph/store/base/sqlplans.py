@@ -34,8 +34,8 @@ from langgraph.store.base import (
     SearchItem,
     SearchOp,
     TTLConfig,
+    compile_filter,
     ensure_embeddings,
-    matches_filter,
     namespace_matches,
     queries_to_embed,
     texts_to_embed,
@@ -251,9 +251,8 @@ def _search(
         dialect.sql(f"SELECT {_COLUMNS} FROM store{where} ORDER BY updated_at DESC"), params
     )
     at = now()
-    candidates = [
-        row for row in rows if not _expired(row, at) and matches_filter(_item(row).value, op.filter)
-    ]
+    matches = compile_filter(op.filter)
+    candidates = [row for row in rows if not _expired(row, at) and matches(_item(row).value)]
     scores: dict[tuple[str, str], float] = {}
     if op.query and vectors_enabled and op.query in query_vectors:
         query_vector = query_vectors[op.query]

@@ -6,6 +6,7 @@ import math
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
 
 from langgraph.store.base import (
     BaseStore,
@@ -20,10 +21,9 @@ from langgraph.store.base import (
     SearchItem,
     SearchOp,
     TTLConfig,
-    check_filter,
+    compile_filter,
     ensure_embeddings,
     get_text_at_path,
-    matches_filter,
     namespace_matches,
     now_utc,
     queries_to_embed,
@@ -122,7 +122,7 @@ class InMemoryStore(BaseStore):
                 raise ValueError(f"unknown store operation: {op!r}")
             validate_op_namespace(op)
             if isinstance(op, SearchOp):
-                check_filter(op.filter)
+                compile_filter(op.filter)  # raises if malformed
         return ops
 
     def _apply(
@@ -208,29 +208,27 @@ class InMemoryStore(BaseStore):
 
     def _search(self, op: SearchOp, query_vectors: dict[str, list[float]]) -> list[SearchItem]:
         prefix = tuple(op.namespace_prefix)
-        candidates = [
+        matches = compile_filter(op.filter)
+        found = (
             item
             for namespace, items in self._data.items()
             if namespace[: len(prefix)] == prefix
             for item in items.values()
-            if matches_filter(item.value, op.filter)
-        ]
-        scores: list[float | None] = [None] * len(candidates)
+            if matches(item.value)
+        )
+        ranked: list[tuple[Item, float | None]]
         if op.query and op.query in query_vectors:
-            query_vector = query_vectors[op.query]
-            for position, item in enumerate(candidates):
-                stored = self._vectors.get((item.namespace, item.key))
-                if stored:
-                    scores[position] = max(
-                        cosine_similarities(query_vector, [v for _, v in stored])
-                    )
-            ranked = sorted(
+            candidates = list(found)
+            scores = self._scores(candidates, query_vectors[op.query])
+            ranked = sorted(  # stable: ties keep insertion order; unembedded items last
                 zip(candidates, scores),
                 key=lambda pair: float("-inf") if pair[1] is None else pair[1],
                 reverse=True,
             )
+        elif op.offset >= 0 and op.limit >= 0:  # insertion order; stop once the page is full
+            ranked = [(item, None) for item in islice(found, op.offset + op.limit)]
         else:
-            ranked = list(zip(candidates, scores))  # insertion order
+            ranked = [(item, None) for item in found]
         page = ranked[op.offset : op.offset + op.limit]
         if op.refresh_ttl:
             for item, _ in page:
@@ -246,6 +244,21 @@ class InMemoryStore(BaseStore):
             )
             for item, score in page
         ]
+
+    def _scores(self, items: list[Item], query_vector: list[float]) -> list[float | None]:
+        """Best cosine similarity of each item's vectors to the query (None: not embedded)."""
+        owners: list[int] = []
+        vectors: list[list[float]] = []
+        for position, item in enumerate(items):
+            for _, vector in self._vectors.get((item.namespace, item.key), ()):
+                owners.append(position)
+                vectors.append(vector)
+        scores: list[float | None] = [None] * len(items)
+        for position, score in zip(owners, cosine_similarities(query_vector, vectors)):
+            best = scores[position]
+            if best is None or score > best:
+                scores[position] = score
+        return scores
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         namespaces = [
