@@ -106,17 +106,23 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
     async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
         await self.stop_ttl_sweeper()
 
-    async def _drive(self, plan: Plan) -> Any:
-        async with aborrow(self, self.conn, self.lock) as conn:
-            async with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+    async def _drive(self, plan: Plan, atomic: bool = True) -> Any:
+        async with (
+            aborrow(self, self.conn, self.lock) as conn,
+            conn.cursor(row_factory=tuple_row) as cur,
+        ):
 
-                async def execute(step: Step) -> Any:
-                    if isinstance(step, ExecuteMany):
-                        await cur.executemany(step.sql, step.rows)
-                        return None
-                    await cur.execute(step.sql, step.params)
-                    return await cur.fetchall() if isinstance(step, Query) else None
+            async def execute(step: Step) -> Any:
+                if isinstance(step, ExecuteMany):
+                    await cur.executemany(step.sql, step.rows)
+                    return None
+                await cur.execute(step.sql, step.params)
+                return await cur.fetchall() if isinstance(step, Query) else None
 
+            if not atomic and conn.autocommit:
+                return await adrive(plan, execute)
+            # Pipelined: BEGIN, the writes and COMMIT travel together.
+            async with conn.pipeline(), conn.transaction():
                 return await adrive(plan, execute)
 
     async def setup(self) -> None:
@@ -125,11 +131,11 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
             await self._drive(plan)
         self.is_setup = True
 
-    async def _run(self, plan: Plan) -> Any:
+    async def _run(self, plan: Plan, atomic: bool = True) -> Any:
         if not self.is_setup:
             await self.setup()
         try:
-            return await self._drive(plan)
+            return await self._drive(plan, atomic)
         except psycopg.Error as exc:
             raise translate_error(self, exc, self.conn) from exc
 
@@ -137,7 +143,9 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
         ops, texts, queries = self._prepare(ops)
         vectors = await aembed_texts(self.embeddings, [t for _, _, t in texts]) if texts else []
         query_vectors = {q: (await aembed_texts(self.embeddings, [q]))[0] for q in queries}
-        return await self._run(self._batch_plan(ops, texts, vectors, query_vectors))
+        return await self._run(
+            self._batch_plan(ops, texts, vectors, query_vectors), self._needs_transaction(ops)
+        )
 
     async def sweep_ttl(self) -> int:
         """Delete expired items now; returns how many were deleted."""

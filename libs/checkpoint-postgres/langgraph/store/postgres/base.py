@@ -186,12 +186,18 @@ class PostgresStore(BasePostgresStore, BaseStore):
             else:
                 yield cls(conn, index=index, ttl=ttl)
 
-    def _run(self, plan: Plan) -> Any:
+    def _run(self, plan: Plan, atomic: bool = True) -> Any:
         if not self.is_setup:
             self.setup()
         try:
-            with borrow(self, self.conn, self.lock) as conn:
-                with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
+            with (
+                borrow(self, self.conn, self.lock) as conn,
+                conn.cursor(row_factory=tuple_row) as cur,
+            ):
+                if not atomic and conn.autocommit:
+                    return drive(plan, executor(cur))
+                # Pipelined: BEGIN, the writes and COMMIT travel together.
+                with conn.pipeline(), conn.transaction():
                     return drive(plan, executor(cur))
         except psycopg.Error as exc:
             raise translate_error(self, exc, self.conn) from exc
@@ -208,7 +214,9 @@ class PostgresStore(BasePostgresStore, BaseStore):
         ops, texts, queries = self._prepare(ops)
         vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
         query_vectors = {q: self.embeddings.embed_query(q) for q in queries}
-        return self._run(self._batch_plan(ops, texts, vectors, query_vectors))
+        return self._run(
+            self._batch_plan(ops, texts, vectors, query_vectors), self._needs_transaction(ops)
+        )
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         return await asyncio.to_thread(self.batch, list(ops))

@@ -108,13 +108,13 @@ class RedisCache(BaseCache[ValueT]):
             return {}
         return self._found(keys, self.redis.mget([self._key(ns, key) for ns, key in keys]))
 
-    def set(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+    def set(self, mapping: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
         """Store values, each with its TTL in seconds (None: no expiry)."""
         self._require_sync()
-        if not pairs:
+        if not mapping:
             return
         with self.redis.pipeline(transaction=False) as pipe:
-            self._queue_writes(pipe, pairs)
+            self._queue_writes(pipe, mapping)
             pipe.execute()
 
     def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
@@ -140,14 +140,14 @@ class RedisCache(BaseCache[ValueT]):
             return {}
         return self._found(keys, await self.redis.mget([self._key(ns, key) for ns, key in keys]))
 
-    async def aset(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
+    async def aset(self, mapping: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
         """Async `set`."""
         if not self._is_async:
-            return await asyncio.to_thread(self.set, pairs)
-        if not pairs:
+            return await asyncio.to_thread(self.set, mapping)
+        if not mapping:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
-            self._queue_writes(pipe, pairs)
+            self._queue_writes(pipe, mapping)
             await pipe.execute()
 
     async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:

@@ -353,6 +353,13 @@ class PlannedStore:
     def _sweep_plan(self) -> Plan[int]:
         return sweep_plan(self.dialect, self.index_config is not None)
 
+    def _needs_transaction(self, ops: Sequence[Op]) -> bool:
+        """One operation is one statement (plus an idempotent TTL refresh),
+        except a put that also rewrites its vectors."""
+        if len(ops) != 1:
+            return len(ops) > 1
+        return self.index_config is not None and isinstance(ops[0], PutOp)
+
     def _sweep_interval(self, minutes: int | None) -> float:
         return 60 * (minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5)
 
