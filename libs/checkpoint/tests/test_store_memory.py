@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -597,3 +599,33 @@ def test_batched_store_sync_methods_without_a_loop():
     store = CountingStore()
     store.put(("n",), "k", {"v": 1})
     assert store.get(("n",), "k").value == {"v": 1}
+
+
+def test_store_works_without_langchain_core():
+    """langchain-core is optional: an equivalent Embeddings base class stands in."""
+    script = """
+import asyncio, sys
+sys.modules["langchain_core"] = None  # import fails as if not installed
+from langgraph.store.base import Embeddings
+from langgraph.store.memory import InMemoryStore
+
+class Lengths(Embeddings):
+    def embed_documents(self, texts):
+        return [[float(len(t)), 1.0] for t in texts]
+
+    def embed_query(self, text):
+        return [float(len(text)), 1.0]
+
+store = InMemoryStore(index={"dims": 2, "embed": Lengths(), "fields": ["t"]})
+asyncio.run(store.aput(("a",), "short", {"t": "x"}))
+store.put(("a",), "long", {"t": "xxxxxxxx"})
+found = asyncio.run(store.asearch(("a",), query="yyyyyyy"))
+assert Embeddings.__module__ == "langgraph.store.base.embed", Embeddings.__module__
+assert [i.key for i in found] == ["long", "short"], found
+print("ok")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

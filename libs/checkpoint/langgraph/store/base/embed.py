@@ -1,18 +1,19 @@
 """Embeddings for semantic search, and extracting the text to embed from a value.
 
-`langchain-core` is not required: anything with `embed_documents`/`embed_query`
-(and optionally their async twins) works as an `Embeddings` object, and plain
-functions are wrapped.
+`Embeddings` is LangChain's class when `langchain-core` is installed (as it is
+with langgraph) and an equivalent base class otherwise. Stores do not check
+the type: anything with `embed_documents`/`embed_query` (and optionally their
+async twins) works, and plain functions are wrapped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import importlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 EmbeddingsFunc = Callable[[Sequence[str]], list[list[float]]]
 AEmbeddingsFunc = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
@@ -27,16 +28,33 @@ __all__ = [
 ]
 
 
-@runtime_checkable
-class Embeddings(Protocol):
-    """What a store needs from an embedding model (LangChain's interface)."""
+try:
+    # The class LangChain models derive from; langgraph itself depends on
+    # langchain-core, so user code subclassing this one stays compatible.
+    from langchain_core.embeddings import Embeddings
+except ImportError:  # pragma: no cover - exercised only without langchain-core
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+    class Embeddings(ABC):  # type: ignore[no-redef]
+        """What a store needs from an embedding model (LangChain's interface)."""
 
-    def embed_query(self, text: str) -> list[float]: ...
+        @abstractmethod
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            """One vector per text."""
+
+        @abstractmethod
+        def embed_query(self, text: str) -> list[float]:
+            """The vector of a search query."""
+
+        async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+            """Async `embed_documents` (in a worker thread unless overridden)."""
+            return await asyncio.to_thread(self.embed_documents, texts)
+
+        async def aembed_query(self, text: str) -> list[float]:
+            """Async `embed_query` (in a worker thread unless overridden)."""
+            return await asyncio.to_thread(self.embed_query, text)
 
 
-class _FunctionEmbeddings:
+class _FunctionEmbeddings(Embeddings):
     """Adapts a sync and/or async function of texts to the `Embeddings` interface."""
 
     def __init__(self, func: EmbeddingsFunc | None, afunc: AEmbeddingsFunc | None) -> None:
@@ -57,9 +75,7 @@ class _FunctionEmbeddings:
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         if self.afunc is not None:
             return await self.afunc(texts)
-        return await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(self.embed_documents, texts)
-        )
+        return await asyncio.to_thread(self.embed_documents, texts)
 
     async def aembed_query(self, text: str) -> list[float]:
         return (await self.aembed_documents([text]))[0]
