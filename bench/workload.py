@@ -246,7 +246,7 @@ def postgres_bytes(uri: str) -> int:
     import psycopg
 
     with psycopg.connect(uri, autocommit=True) as conn:
-        conn.execute("VACUUM")
+        conn.execute("VACUUM FULL")  # compare live data, not dead tuples left by the run
         (size,) = conn.execute(
             "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
