@@ -98,6 +98,8 @@ class InMemoryStore(BaseStore):
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         ops = self._checked(ops)
+        if self.embeddings is None:
+            return self._apply(ops, [], [], {})
         texts = texts_to_embed(ops, self.index_config)
         vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
         queries = queries_to_embed(ops, self.index_config)
@@ -106,6 +108,8 @@ class InMemoryStore(BaseStore):
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops = self._checked(ops)
+        if self.embeddings is None:
+            return self._apply(ops, [], [], {})
         texts = texts_to_embed(ops, self.index_config)
         vectors = await aembed_texts(self.embeddings, [t for _, _, t in texts]) if texts else []
         query_vectors = {}
@@ -140,6 +144,7 @@ class InMemoryStore(BaseStore):
             self._drop_expired()
             # Reads see the store as it was before this batch; its writes land
             # afterwards, in order (so the last write to a key wins).
+            writes = []
             for position, op in enumerate(ops):
                 if isinstance(op, GetOp):
                     results[position] = self._get(op)
@@ -147,9 +152,10 @@ class InMemoryStore(BaseStore):
                     results[position] = self._search(op, query_vectors)
                 elif isinstance(op, ListNamespacesOp):
                     results[position] = self._list_namespaces(op)
-            for position, op in enumerate(ops):
-                if isinstance(op, PutOp):
-                    self._put(op, embedded.get(position, []))
+                else:
+                    writes.append((position, op))
+            for position, op in writes:
+                self._put(op, embedded.get(position, []))
         return results
 
     # -- operations (called with the lock held) --
