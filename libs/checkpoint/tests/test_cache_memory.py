@@ -127,3 +127,19 @@ def test_threads_setting_reading_and_clearing():
     assert errors == []
     wanted = [(("t", str(n)), str(i)) for n in range(8) for i in range(200)]
     assert len(cache.get(wanted)) == 1600
+
+
+def test_expired_entries_nobody_reads_are_swept(monkeypatch):
+    import langgraph.cache.memory as memory
+
+    monkeypatch.setattr(memory, "_PURGE_INTERVAL", 0.0)
+    cache = InMemoryCache()
+    cache.set({(("old", str(i)), "k"): (i, 0.05) for i in range(100)})
+    cache.set({(("kept",), "k"): (1, None)})
+    time.sleep(0.1)
+    cache.set({(("new",), "k"): (2, None)})  # sweeps while writing
+    assert sorted(cache._entries) == [("kept",), ("new",)]
+    assert cache.get([(("kept",), "k"), (("new",), "k")]) == {
+        (("kept",), "k"): 1,
+        (("new",), "k"): 2,
+    }
