@@ -629,3 +629,12 @@ print("ok")
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_batched_store_across_successive_event_loops():
+    store = CountingStore()
+    asyncio.run(store.aput(("n",), "k", {"v": 1}))
+    loop = asyncio.new_event_loop()
+    assert loop.run_until_complete(store.aget(("n",), "k")).value == {"v": 1}
+    loop.close()  # closed without cancelling what still ran on it
+    assert asyncio.run(asyncio.wait_for(store.aget(("n",), "k"), 5)).value == {"v": 1}

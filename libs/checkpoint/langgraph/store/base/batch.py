@@ -79,7 +79,8 @@ class AsyncBatchedBaseStore(BaseStore):
         future = loop.create_future()
         with self._lock:
             self._queue.append((op, future))
-            if self._worker is None or self._worker.done():
+            worker = self._worker
+            if worker is None or worker.done() or worker.get_loop() is not loop:
                 self._worker = loop.create_task(self._drain())
         return await future
 
