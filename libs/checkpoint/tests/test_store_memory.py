@@ -638,3 +638,9 @@ def test_batched_store_across_successive_event_loops():
     assert loop.run_until_complete(store.aget(("n",), "k")).value == {"v": 1}
     loop.close()  # closed without cancelling what still ran on it
     assert asyncio.run(asyncio.wait_for(store.aget(("n",), "k"), 5)).value == {"v": 1}
+
+
+def test_list_namespaces_rejects_unknown_match_type(ns_store):
+    op = ListNamespacesOp(match_conditions=(MatchCondition("infix", ("a",)),))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="infix"):
+        ns_store.batch([op])

@@ -472,6 +472,8 @@ class BaseStore(ABC):
 
 def namespace_matches(namespace: tuple[str, ...], condition: MatchCondition) -> bool:
     """Whether a namespace matches a prefix/suffix pattern (`"*"` matches any label)."""
+    if condition.match_type not in ("prefix", "suffix"):
+        raise ValueError(f"match_type must be 'prefix' or 'suffix', got {condition.match_type!r}")
     path = tuple(condition.path)
     if len(path) > len(namespace):
         return False
@@ -498,6 +500,7 @@ def texts_to_embed(ops: Sequence[Op], index: IndexConfig | None) -> list[tuple[i
 
 
 def queries_to_embed(ops: Sequence[Op], index: IndexConfig | None) -> list[str]:
+    """The distinct search queries of a batch that need a query vector."""
     if index is None:
         return []
     return sorted({op.query for op in ops if isinstance(op, SearchOp) and op.query})
