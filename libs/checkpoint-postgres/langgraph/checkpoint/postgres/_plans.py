@@ -137,12 +137,12 @@ def prepare_put(
     stored = {**checkpoint, "channel_values": inline}
     channels, versions, types, blobs = [], [], [], []
     for channel, version in new_versions.items():
-        if channel in inline:
+        # Inline values live in the checkpoint JSON; a channel with a version
+        # but no value needs no row at all (it reads back absent), as the
+        # reference writes it. Rows of type 'empty' from older writers still read.
+        if channel in inline or channel not in values:
             continue
-        if channel in values:
-            type_, blob = serde.dumps_typed(values[channel])
-        else:
-            type_, blob = "empty", None
+        type_, blob = serde.dumps_typed(values[channel])
         channels.append(channel)
         versions.append(str(version))
         types.append(type_)
