@@ -23,7 +23,7 @@ from langgraph.store.base import (
     TTLConfig,
 )
 from langgraph.store.base.batch import AsyncBatchedBaseStore
-from langgraph.store.base.embed import aembed_texts
+from langgraph.store.base.embed import aembed_query, aembed_texts
 from langgraph.store.sqlite.base import BaseSqliteStore, SqliteIndexConfig
 
 __all__ = [
@@ -117,7 +117,7 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops, texts, queries = self._prepare(ops)
         vectors = await aembed_texts(self.embeddings, [t for _, _, t in texts]) if texts else []
-        query_vectors = {q: (await aembed_texts(self.embeddings, [q]))[0] for q in queries}
+        query_vectors = {q: await aembed_query(self.embeddings, q) for q in queries}
         return await self._run(self._batch_plan(ops, texts, vectors, query_vectors))
 
     async def sweep_ttl(self) -> int:

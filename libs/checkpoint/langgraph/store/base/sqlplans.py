@@ -39,6 +39,7 @@ from langgraph.store.base import (
     namespace_matches,
     queries_to_embed,
     texts_to_embed,
+    validate_op_namespace,
 )
 
 
@@ -330,6 +331,8 @@ class PlannedStore:
 
     def _prepare(self, ops: Iterable[Op]) -> tuple[list[Op], list[tuple[int, str, str]], list[str]]:
         ops = list(ops)
+        for op in ops:
+            validate_op_namespace(op)
         return ops, texts_to_embed(ops, self.index_config), queries_to_embed(ops, self.index_config)
 
     def _batch_plan(
