@@ -458,7 +458,10 @@ def _message_modules() -> dict[str, tuple[str, ...]]:
 
 
 def _rebuild_pydantic_v2(cls: Any, fields: Any) -> Any:
-    if cls.__module__.startswith("langchain_core.messages.") and fields.keys() >= cls.model_fields.keys():
+    if (
+        cls.__module__.startswith("langchain_core.messages.")
+        and fields.keys() >= cls.model_fields.keys()
+    ):
         # A complete dump of a message written by model_dump(): validating it
         # again only costs time. Older, partial dumps still go through
         # validation below, which fills in what they lack.
