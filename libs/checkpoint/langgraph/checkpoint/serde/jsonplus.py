@@ -457,15 +457,27 @@ def _message_modules() -> dict[str, tuple[str, ...]]:
     return {f"langchain_core.messages.{m}": names for m, names in _MESSAGE_CLASSES.items()}
 
 
+# Per LangChain message class: (its field names, whether the fast rebuild applies).
+_MESSAGE_SHAPES: dict[type, tuple[frozenset[str], bool]] = {}
+
+
+def _message_shape(cls: Any) -> tuple[frozenset[str], bool] | None:
+    shape = _MESSAGE_SHAPES.get(cls)
+    if shape is None:
+        if not cls.__module__.startswith("langchain_core.messages."):
+            return None
+        shape = (frozenset(cls.model_fields), not cls.__private_attributes__)
+        _MESSAGE_SHAPES[cls] = shape
+    return shape
+
+
 def _rebuild_pydantic_v2(cls: Any, fields: Any) -> Any:
-    if (
-        cls.__module__.startswith("langchain_core.messages.")
-        and fields.keys() >= cls.model_fields.keys()
-    ):
+    shape = _message_shape(cls)
+    if shape is not None and fields.keys() >= shape[0]:
         # A complete dump of a message written by model_dump(): validating it
         # again only costs time. Older, partial dumps still go through
         # validation below, which fills in what they lack.
-        if fields.keys() == cls.model_fields.keys() and not cls.__private_attributes__:
+        if shape[1] and fields.keys() == shape[0]:
             return _message_from_fields(cls, fields)
         return cls.model_construct(**fields)
     try:
