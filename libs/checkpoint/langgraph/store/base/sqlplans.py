@@ -126,10 +126,16 @@ def migrate_plan(dialect: Dialect, table: str, migrations: Sequence[str]) -> Pla
 _COLUMNS = "prefix, key, value, created_at, updated_at, expires_at, ttl_minutes"
 
 
-def _item(row: Sequence[Any], cls: type = Item, **extra: Any) -> Item:
-    prefix, key, value, created_at, updated_at = row[:5]
-    if isinstance(value, (str, bytes, bytearray)):
-        value = json.loads(value)
+def _value(row: Sequence[Any]) -> Any:
+    """The stored document (text or bytes JSON in SQLite, already decoded from JSONB)."""
+    value = row[2]
+    return json.loads(value) if isinstance(value, (str, bytes, bytearray)) else value
+
+
+def _item(row: Sequence[Any], cls: type = Item, value: Any = None, **extra: Any) -> Item:
+    prefix, key, _, created_at, updated_at = row[:5]
+    if value is None:
+        value = _value(row)
     return cls(
         namespace=namespace_of(prefix),
         key=key,
@@ -253,9 +259,21 @@ def _search(
     )
     at = now()
     matches = compile_filter(op.filter)
-    candidates = [row for row in rows if not _expired(row, at) and matches(_item(row).value)]
+    ranked = bool(op.query and vectors_enabled and op.query in query_vectors)
+    # Without a query the rows are already in order: decode and filter only
+    # until the page is full.
+    wanted = None if ranked else op.offset + op.limit
+    candidates: list[tuple[Sequence[Any], Any]] = []
+    for row in rows:
+        if _expired(row, at):
+            continue
+        value = _value(row)
+        if matches(value):
+            candidates.append((row, value))
+            if wanted is not None and len(candidates) >= wanted:
+                break
     scores: dict[tuple[str, str], float] = {}
-    if op.query and vectors_enabled and op.query in query_vectors:
+    if ranked:
         query_vector = query_vectors[op.query]
         vector_rows = yield Query(
             dialect.sql(f"SELECT prefix, key, embedding FROM store_vectors{where}"), params
@@ -264,11 +282,15 @@ def _search(
             score = cosine(query_vector, unpack_vector(blob))
             if score > scores.get((vprefix, vkey), float("-inf")):
                 scores[(vprefix, vkey)] = score
-        candidates.sort(key=lambda row: scores.get((row[0], row[1]), float("-inf")), reverse=True)
+        candidates.sort(
+            key=lambda pair: scores.get((pair[0][0], pair[0][1]), float("-inf")), reverse=True
+        )
     page = candidates[op.offset : op.offset + op.limit]
     if op.refresh_ttl:
-        yield from _refresh(dialect, [(row[0], row[1], row[6]) for row in page], at)
-    return [_item(row, SearchItem, score=scores.get((row[0], row[1]))) for row in page]
+        yield from _refresh(dialect, [(row[0], row[1], row[6]) for row, _ in page], at)
+    return [
+        _item(row, SearchItem, value, score=scores.get((row[0], row[1]))) for row, value in page
+    ]
 
 
 def _list_namespaces(dialect: Dialect, op: ListNamespacesOp) -> Plan[list[tuple[str, ...]]]:
