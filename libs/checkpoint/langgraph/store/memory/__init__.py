@@ -7,20 +7,24 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import Any, Literal
 
 from langgraph.store.base import (
+    NOT_PROVIDED,
     BaseStore,
     GetOp,
     IndexConfig,
     Item,
     ListNamespacesOp,
     MatchCondition,
+    NotProvided,
     Op,
     PutOp,
     Result,
     SearchItem,
     SearchOp,
     TTLConfig,
+    _ensure_refresh,
     compile_filter,
     ensure_embeddings,
     get_text_at_path,
@@ -93,6 +97,35 @@ class InMemoryStore(BaseStore):
         if index:
             self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
             self.embeddings = ensure_embeddings(index.get("embed"))
+
+    # -- single operations without the batch machinery (the common case) --
+
+    def get(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
+    ) -> Item | None:
+        op = GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl))
+        validate_op_namespace(op)
+        with self._lock:
+            self._drop_expired()
+            return self._get(op)
+
+    def put(
+        self,
+        namespace: tuple[str, ...],
+        key: str,
+        value: dict[str, Any],
+        index: Literal[False] | list[str] | None = None,
+        *,
+        ttl: float | None | NotProvided = NOT_PROVIDED,
+    ) -> None:
+        op = self._put_op(namespace, key, value, index, ttl)
+        if self.embeddings is not None:
+            self.batch([op])  # needs embedding first
+            return
+        validate_op_namespace(op)
+        with self._lock:
+            self._drop_expired()
+            self._put(op, [])
 
     # -- batch --
 
