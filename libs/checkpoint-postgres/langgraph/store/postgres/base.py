@@ -4,10 +4,11 @@ The `store` table and its migration numbering are the reference package's.
 The logic lives in `langgraph.store.base.sqlplans`, shared with the SQLite
 store; this module runs it on psycopg connections or pools.
 
-Semantic search keeps embeddings in `store_vectors` (float32 bytes) and ranks
-by exact cosine similarity, which works on any PostgreSQL. An approximate
-(pgvector) index is used only when asked for with `ann_index_config`; asking
-for it on a server without the `vector` extension is a clear error.
+Semantic search keeps embeddings in `store_vectors` (`real[]`) and ranks by
+exact cosine similarity computed in SQL, which works on any PostgreSQL.
+Approximate pgvector indexes are not built yet: asking for one
+(`ann_index_config`) fails with a clear message on a server without the
+`vector` extension, and searches exactly (with a warning) on one that has it.
 """
 
 from __future__ import annotations
@@ -40,13 +41,22 @@ __all__ = ["BasePostgresStore", "PoolConfig", "PostgresIndexConfig", "PostgresSt
 
 logger = logging.getLogger(__name__)
 
+# Cosine similarity of two real[] in plain SQL: exact search on any PostgreSQL.
+COSINE_SQL = (
+    "coalesce((SELECT sum(a * b) / nullif(sqrt(sum(a * a)) * sqrt(sum(b * b)), 0) "
+    "FROM unnest(embedding, ?::real[]) AS pair(a, b)), 0)"
+)
+
 POSTGRES = sqlplans.Dialect(
     mark="%s",
     dump_value=Jsonb,
     timestamp=lambda at: at,
     # concurrent setup() calls wait for each other inside their transaction
     migration_lock="SELECT pg_advisory_xact_lock(7105570)",
+    pack_vector=list,
+    similarity_sql=COSINE_SQL,
 )
+
 
 MIGRATIONS = [
     """CREATE TABLE IF NOT EXISTS store (
@@ -71,7 +81,7 @@ VECTOR_MIGRATIONS = [
     prefix text NOT NULL,
     key text NOT NULL,
     field_name text NOT NULL,
-    embedding bytea,
+    embedding real[],
     created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
     updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (prefix, key, field_name)

@@ -55,6 +55,11 @@ class Dialect:
     """How a timestamp is bound."""
     migration_lock: str | None = None
     """Statement serializing concurrent migrations, if the transaction does not."""
+    pack_vector: Callable[[Sequence[float]], Any] = None  # type: ignore[assignment]
+    """How an embedding is bound (default: float32 bytes)."""
+    similarity_sql: str | None = None
+    """Expression scoring `embedding` against the query vector (bound as `?`)
+    in SQL; without it, scores are computed in Python."""
 
     def sql(self, text: str) -> str:
         return text.replace("?", self.mark)
@@ -233,7 +238,7 @@ def _put(
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (prefix, key, field_name) DO UPDATE SET "
                 "embedding = excluded.embedding, updated_at = excluded.updated_at"
             ),
-            (prefix, op.key, field, pack_vector(vector), stamp, stamp),
+            (prefix, op.key, field, (dialect.pack_vector or pack_vector)(vector), stamp, stamp),
         )
 
 
@@ -275,13 +280,23 @@ def _search(
     scores: dict[tuple[str, str], float] = {}
     if ranked:
         query_vector = query_vectors[op.query]
-        vector_rows = yield Query(
-            dialect.sql(f"SELECT prefix, key, embedding FROM store_vectors{where}"), params
-        )
-        for vprefix, vkey, blob in vector_rows:
-            score = cosine(query_vector, unpack_vector(blob))
-            if score > scores.get((vprefix, vkey), float("-inf")):
-                scores[(vprefix, vkey)] = score
+        if dialect.similarity_sql:
+            vector_rows = yield Query(
+                dialect.sql(
+                    f"SELECT prefix, key, max({dialect.similarity_sql}) FROM store_vectors{where} "
+                    "GROUP BY prefix, key"
+                ),
+                [dialect.pack_vector(query_vector), *params],
+            )
+            scores = {(vprefix, vkey): float(score) for vprefix, vkey, score in vector_rows}
+        else:
+            vector_rows = yield Query(
+                dialect.sql(f"SELECT prefix, key, embedding FROM store_vectors{where}"), params
+            )
+            for vprefix, vkey, blob in vector_rows:
+                score = cosine(query_vector, unpack_vector(blob))
+                if score > scores.get((vprefix, vkey), float("-inf")):
+                    scores[(vprefix, vkey)] = score
         candidates.sort(
             key=lambda pair: scores.get((pair[0][0], pair[0][1]), float("-inf")), reverse=True
         )
