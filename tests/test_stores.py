@@ -110,6 +110,11 @@ async def test_semantic_search_ranking(store: BaseStore):
     assert results[0].key == "zebra" and results[0].score > 0.5
     assert {r.key for r in results} == {"zebra", "apple", "skip"}
     assert next(r for r in results if r.key == "skip").score is None
+    [query], [zebra] = letters(["zz"]), letters(["zzzz zebra"])
+    expected = sum(a * b for a, b in zip(query, zebra)) / (
+        sum(a * a for a in query) ** 0.5 * sum(b * b for b in zebra) ** 0.5
+    )
+    assert results[0].score == pytest.approx(expected, abs=1e-5)
 
 
 async def test_list_namespaces(store: BaseStore):
