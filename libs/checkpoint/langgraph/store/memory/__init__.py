@@ -122,8 +122,7 @@ class InMemoryStore(BaseStore):
         if self.embeddings is not None:
             self.batch([op])  # needs embedding first
             return
-        validate_op_namespace(op)
-        with self._lock:
+        with self._lock:  # _put_op validated the namespace (the stricter put rules)
             self._drop_expired()
             self._put(op, [])
 
