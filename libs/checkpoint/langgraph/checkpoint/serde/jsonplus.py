@@ -457,16 +457,21 @@ def _message_modules() -> dict[str, tuple[str, ...]]:
     return {f"langchain_core.messages.{m}": names for m, names in _MESSAGE_CLASSES.items()}
 
 
-# Per LangChain message class: (its field names, whether the fast rebuild applies).
-_MESSAGE_SHAPES: dict[type, tuple[frozenset[str], bool]] = {}
+# Per LangChain message class: its field names, whether the fast rebuild
+# applies (no private attributes), whether it keeps extra fields.
+_MESSAGE_SHAPES: dict[type, tuple[frozenset[str], bool, bool]] = {}
 
 
-def _message_shape(cls: Any) -> tuple[frozenset[str], bool] | None:
+def _message_shape(cls: Any) -> tuple[frozenset[str], bool, bool] | None:
     shape = _MESSAGE_SHAPES.get(cls)
     if shape is None:
         if not cls.__module__.startswith("langchain_core.messages."):
             return None
-        shape = (frozenset(cls.model_fields), not cls.__private_attributes__)
+        shape = (
+            frozenset(cls.model_fields),
+            not cls.__private_attributes__,
+            cls.model_config.get("extra") == "allow",
+        )
         _MESSAGE_SHAPES[cls] = shape
     return shape
 
@@ -478,7 +483,7 @@ def _rebuild_pydantic_v2(cls: Any, fields: Any) -> Any:
         # again only costs time. Older, partial dumps still go through
         # validation below, which fills in what they lack.
         if shape[1] and fields.keys() == shape[0]:
-            return _message_from_fields(cls, fields)
+            return _message_from_fields(cls, fields, shape[2])
         return cls.model_construct(**fields)
     try:
         return cls(**fields)
@@ -487,15 +492,17 @@ def _rebuild_pydantic_v2(cls: Any, fields: Any) -> Any:
         return cls.model_construct(**fields)
 
 
-def _message_from_fields(cls: Any, fields: dict[str, Any]) -> Any:
+_set = object.__setattr__
+
+
+def _message_from_fields(cls: Any, fields: dict[str, Any], keeps_extra: bool) -> Any:
     """What `model_construct(**fields)` builds when `fields` are exactly the
     model's fields, without its per-field bookkeeping (3x cheaper)."""
     message = cls.__new__(cls)
-    object.__setattr__(message, "__dict__", fields)
-    object.__setattr__(message, "__pydantic_fields_set__", set(fields))
-    extra = {} if cls.model_config.get("extra") == "allow" else None
-    object.__setattr__(message, "__pydantic_extra__", extra)
-    object.__setattr__(message, "__pydantic_private__", None)
+    _set(message, "__dict__", fields)
+    _set(message, "__pydantic_fields_set__", set(fields))
+    _set(message, "__pydantic_extra__", {} if keeps_extra else None)
+    _set(message, "__pydantic_private__", None)
     return message
 
 
