@@ -9,6 +9,7 @@ methods (`get`, `put`, `search`, ...) are built on those.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -504,6 +505,26 @@ def queries_to_embed(ops: Sequence[Op], index: IndexConfig | None) -> list[str]:
     if index is None:
         return []
     return sorted({op.query for op in ops if isinstance(op, SearchOp) and op.query})
+
+
+def cosine_similarities(query: list[float], vectors: list[list[float]]) -> list[float]:
+    """Cosine similarity of `query` with each vector (numpy when installed)."""
+    if not vectors:
+        return []
+    try:
+        import numpy as np
+    except ImportError:
+        norm_q = math.sqrt(sum(x * x for x in query)) or 1.0
+        scores = []
+        for vector in vectors:
+            norm_v = math.sqrt(sum(x * x for x in vector)) or 1.0
+            scores.append(sum(a * b for a, b in zip(query, vector)) / (norm_q * norm_v))
+        return scores
+    matrix = np.asarray(vectors, dtype=float)
+    q = np.asarray(query, dtype=float)
+    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0)
+    norms[norms == 0] = 1.0
+    return (matrix @ q / norms).tolist()
 
 
 def now_utc() -> datetime:

@@ -35,6 +35,7 @@ from langgraph.store.base import (
     SearchOp,
     TTLConfig,
     compile_filter,
+    cosine_similarities,
     ensure_embeddings,
     namespace_matches,
     queries_to_embed,
@@ -103,12 +104,6 @@ def unpack_vector(blob: bytes | Sequence[float]) -> list[float]:
         data = bytes(blob)
         return list(struct.unpack(f"<{len(data) // 4}f", data))
     return list(blob)
-
-
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
-    norm = (sum(x * x for x in a) ** 0.5) * (sum(y * y for y in b) ** 0.5)
-    return dot / norm if norm else 0.0
 
 
 # -- schema -------------------------------------------------------------------------------------
@@ -293,8 +288,10 @@ def _search(
             vector_rows = yield Query(
                 dialect.sql(f"SELECT prefix, key, embedding FROM store_vectors{where}"), params
             )
-            for vprefix, vkey, blob in vector_rows:
-                score = cosine(query_vector, unpack_vector(blob))
+            similarities = cosine_similarities(
+                query_vector, [unpack_vector(r[2]) for r in vector_rows]
+            )
+            for (vprefix, vkey, _), score in zip(vector_rows, similarities):
                 if score > scores.get((vprefix, vkey), float("-inf")):
                     scores[(vprefix, vkey)] = score
         candidates.sort(

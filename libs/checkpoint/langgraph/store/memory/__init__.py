@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from langgraph.store.base import (
     TTLConfig,
     _ensure_refresh,
     compile_filter,
+    cosine_similarities,
     ensure_embeddings,
     get_text_at_path,
     namespace_matches,
@@ -52,26 +52,6 @@ __all__ = [
     "get_text_at_path",
     "tokenize_path",
 ]
-
-
-def cosine_similarities(query: list[float], vectors: list[list[float]]) -> list[float]:
-    """Cosine similarity of `query` with each vector (numpy when installed)."""
-    if not vectors:
-        return []
-    try:
-        import numpy as np
-    except ImportError:
-        norm_q = math.sqrt(sum(x * x for x in query)) or 1.0
-        scores = []
-        for vector in vectors:
-            norm_v = math.sqrt(sum(x * x for x in vector)) or 1.0
-            scores.append(sum(a * b for a, b in zip(query, vector)) / (norm_q * norm_v))
-        return scores
-    matrix = np.asarray(vectors, dtype=float)
-    q = np.asarray(query, dtype=float)
-    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0)
-    norms[norms == 0] = 1.0
-    return (matrix @ q / norms).tolist()
 
 
 class InMemoryStore(BaseStore):
