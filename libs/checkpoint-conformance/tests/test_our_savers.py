@@ -79,3 +79,23 @@ async def test_report_is_full_conformance(factories, saver):
     report = await validate(factories[saver])
     assert report.passed_all(), report.to_json()
     assert report.conformance_level() == "full"
+
+
+async def test_postgres_savers_in_pipeline_mode_pass_everything(postgres_uri):
+    """Pipeline mode delivers results late: every plan must still read its own."""
+
+    @checkpointer_test(name="PostgresSaver(pipeline)")
+    async def pipelined():
+        with PostgresSaver.from_conn_string(postgres_uri, pipeline=True) as saver:
+            yield saver
+
+    @checkpointer_test(name="AsyncPostgresSaver(pipeline)")
+    async def async_pipelined():
+        async with AsyncPostgresSaver.from_conn_string(postgres_uri, pipeline=True) as saver:
+            yield saver
+
+    with PostgresSaver.from_conn_string(postgres_uri) as saver:
+        saver.setup()
+    for factory in (pipelined, async_pipelined):
+        report = await validate(factory)
+        assert report.passed_all(), report.to_json()

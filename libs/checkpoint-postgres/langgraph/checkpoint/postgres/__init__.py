@@ -25,11 +25,10 @@ from langgraph.checkpoint.base import (
     SerializerProtocol,
 )
 from langgraph.checkpoint.base.bridges import AsyncMethodsUnsupported
-from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
+from langgraph.checkpoint.base.plan import Plan, drive
 from langgraph.checkpoint.postgres import _plans as plans
-from langgraph.checkpoint.postgres._conn import borrow
+from langgraph.checkpoint.postgres._conn import borrow, step_executor
 from langgraph.checkpoint.postgres.base import BasePostgresSaver, translate_error
-from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 __all__ = ["BasePostgresSaver", "PostgresSaver"]
@@ -105,15 +104,7 @@ class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
 
     @staticmethod
     def _drive(conn: psycopg.Connection, plan: Plan, transaction: bool) -> Any:
-        with conn.cursor(binary=True, row_factory=tuple_row) as cur:
-
-            def execute(step: Step) -> Any:
-                if isinstance(step, ExecuteMany):
-                    cur.executemany(step.sql, step.rows)
-                    return None
-                cur.execute(step.sql, step.params)
-                return cur.fetchall() if isinstance(step, Query) else None
-
+        with step_executor(conn) as execute:
             if not transaction:
                 return drive(plan, execute)
             with conn.transaction():

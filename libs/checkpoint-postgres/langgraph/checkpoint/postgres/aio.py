@@ -23,11 +23,10 @@ from langgraph.checkpoint.base import (
     SerializerProtocol,
 )
 from langgraph.checkpoint.base.bridges import SyncMethodsViaLoop
-from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
+from langgraph.checkpoint.base.plan import Plan, adrive
 from langgraph.checkpoint.postgres import _plans as plans
-from langgraph.checkpoint.postgres._conn import aborrow
+from langgraph.checkpoint.postgres._conn import aborrow, astep_executor
 from langgraph.checkpoint.postgres.base import BasePostgresSaver, translate_error
-from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 __all__ = ["AsyncPostgresSaver"]
@@ -100,15 +99,7 @@ class AsyncPostgresSaver(SyncMethodsViaLoop, BasePostgresSaver):
 
     @staticmethod
     async def _drive(conn: psycopg.AsyncConnection, plan: Plan, transaction: bool) -> Any:
-        async with conn.cursor(binary=True, row_factory=tuple_row) as cur:
-
-            async def execute(step: Step) -> Any:
-                if isinstance(step, ExecuteMany):
-                    await cur.executemany(step.sql, step.rows)
-                    return None
-                await cur.execute(step.sql, step.params)
-                return await cur.fetchall() if isinstance(step, Query) else None
-
+        async with astep_executor(conn) as execute:
             if not transaction:
                 return await adrive(plan, execute)
             async with conn.transaction():

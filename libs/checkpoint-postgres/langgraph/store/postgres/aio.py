@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
-from langgraph.checkpoint.postgres._conn import aborrow
+from langgraph.checkpoint.base.plan import Plan, adrive
+from langgraph.checkpoint.postgres._conn import aborrow, astep_executor
 from langgraph.checkpoint.postgres.base import translate_error
 from langgraph.store.base import (
     GetOp,
@@ -27,7 +27,6 @@ from langgraph.store.base import (
 from langgraph.store.base.batch import AsyncBatchedBaseStore
 from langgraph.store.base.embed import aembed_query, aembed_texts
 from langgraph.store.postgres.base import BasePostgresStore, PoolConfig, PostgresIndexConfig, Row
-from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 __all__ = [
@@ -109,16 +108,8 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
     async def _drive(self, plan: Plan, atomic: bool = True) -> Any:
         async with (
             aborrow(self, self.conn, self.lock) as conn,
-            conn.cursor(row_factory=tuple_row) as cur,
+            astep_executor(conn, binary=False) as execute,
         ):
-
-            async def execute(step: Step) -> Any:
-                if isinstance(step, ExecuteMany):
-                    await cur.executemany(step.sql, step.rows)
-                    return None
-                await cur.execute(step.sql, step.params)
-                return await cur.fetchall() if isinstance(step, Query) else None
-
             if not atomic and conn.autocommit:
                 return await adrive(plan, execute)
             # Pipelined: BEGIN, the writes and COMMIT travel together.

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
-from langgraph.checkpoint.postgres._conn import borrow
+from langgraph.checkpoint.base.plan import Plan, Query, drive
+from langgraph.checkpoint.postgres._conn import borrow, step_executor
 from langgraph.checkpoint.postgres.base import translate_error
 from langgraph.store.base import (
     BaseStore,
@@ -32,7 +32,6 @@ from langgraph.store.base import (
     TTLConfig,
     sqlplans,
 )
-from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 from typing_extensions import TypedDict
@@ -135,17 +134,6 @@ def _require_pgvector() -> Plan[None]:
     )
 
 
-def executor(cur: Any):
-    def execute(step: Step) -> Any:
-        if isinstance(step, ExecuteMany):
-            cur.executemany(step.sql, step.rows)
-            return None
-        cur.execute(step.sql, step.params)
-        return cur.fetchall() if isinstance(step, Query) else None
-
-    return execute
-
-
 class PostgresStore(BasePostgresStore, BaseStore):
     """Store on a psycopg `Connection` or `ConnectionPool` (any autocommit or row-factory setting)."""
 
@@ -202,22 +190,25 @@ class PostgresStore(BasePostgresStore, BaseStore):
         try:
             with (
                 borrow(self, self.conn, self.lock) as conn,
-                conn.cursor(row_factory=tuple_row) as cur,
+                step_executor(conn, binary=False) as execute,
             ):
                 if not atomic and conn.autocommit:
-                    return drive(plan, executor(cur))
+                    return drive(plan, execute)
                 # Pipelined: BEGIN, the writes and COMMIT travel together.
                 with conn.pipeline(), conn.transaction():
-                    return drive(plan, executor(cur))
+                    return drive(plan, execute)
         except psycopg.Error as exc:
             raise translate_error(self, exc, self.conn) from exc
 
     def setup(self) -> None:
         """Create or migrate the tables. Idempotent."""
-        with borrow(self, self.conn, self.lock) as conn:
+        with (
+            borrow(self, self.conn, self.lock) as conn,
+            step_executor(conn, binary=False) as execute,
+        ):
             for plan in self._setup_plans():
-                with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
-                    drive(plan, executor(cur))
+                with conn.transaction():
+                    drive(plan, execute)
         self.is_setup = True
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
