@@ -245,8 +245,14 @@ def test_reference_store_database_migrates_and_reads(postgres_server):
             "langs": ["en", "fr"],
             "n": 3,
         }
-        assert [i.key for i in store.search(("users",), filter={"n": {"$gt": 5}})] == ["prefs"]
+        # The reference wrote u2's item with a 600-minute TTL on 2026-11-22: its
+        # stored expires_at is in the past, so it reads as gone until swept.
+        assert [i.key for i in store.search(("users",), filter={"n": {"$lt": 5}})] == ["prefs"]
+        assert store.search(("users",), filter={"n": {"$gt": 5}}) == []
+        assert store.get(("users", "u2"), "prefs") is None
         assert store.list_namespaces() == [("users", "u1"), ("users", "u2")]
+        assert store.sweep_ttl() == 1
+        assert store.list_namespaces() == [("users", "u1")]
     with psycopg.connect(uri) as conn:
         assert conn.execute("SELECT max(v) FROM store_migrations").fetchone() == (4,)
 
