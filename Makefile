@@ -1,7 +1,7 @@
 # One entry point for newcomers and CI. `make test` works on a fresh clone:
 # it builds .venv, installs every package editable plus the published langgraph,
 # then runs every package's tests (PostgreSQL and Redis are started by the tests).
-PYTHON ?= python3
+PYTHON ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed

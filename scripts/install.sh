@@ -3,8 +3,35 @@
 # langgraph on top *without* letting pip swap our langgraph-checkpoint out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
+can_load_sqlite_extensions() {
+  "$1" -c 'import sqlite3, sys; sys.exit(not hasattr(sqlite3.Connection, "enable_load_extension"))' 2>/dev/null
+}
+# The SQLite store's sqlite-vec path needs a Python whose sqlite3 can load
+# extensions (pyenv builds usually cannot; Debian's python3 can). Unless
+# PYTHON is given, prefer such an interpreter so that path is tested.
+if [ -z "${PYTHON:-}" ]; then
+  PYTHON=python3
+  if ! can_load_sqlite_extensions python3; then
+    for candidate in /usr/bin/python3 /usr/local/bin/python3; do
+      if [ -x "$candidate" ] && can_load_sqlite_extensions "$candidate" \
+        && "$candidate" -c 'import venv, ensurepip' 2>/dev/null; then
+        PYTHON=$candidate
+        break
+      fi
+    done
+  fi
+fi
+if [ -x .venv/bin/python ] && can_load_sqlite_extensions "$PYTHON" \
+  && ! can_load_sqlite_extensions .venv/bin/python; then
+  echo "==> rebuilding .venv with $PYTHON (its sqlite3 can load extensions)"
+  rm -rf .venv
+fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+if ! can_load_sqlite_extensions .venv/bin/python; then
+  echo "==> note: this Python's sqlite3 cannot load extensions; the SQLite store ranks" \
+    "vectors in Python and the sqlite-vec tests will fail. Set PYTHON to an interpreter" \
+    "built with loadable SQLite extensions (Debian: apt-get install python3-venv)."
+fi
 PIP=".venv/bin/python -m pip"
 $PIP install -q --upgrade pip
 echo "==> installing our packages (editable, with test extras)"

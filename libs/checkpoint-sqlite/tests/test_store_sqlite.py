@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import time
 
+import pytest
 from langgraph.store.sqlite import AsyncSqliteStore, SqliteStore
 
 TTL = {"default_ttl": None, "refresh_on_read": False}
@@ -45,3 +46,114 @@ async def test_task_sweeper_deletes_expired_rows(tmp_path):
             await asyncio.sleep(0.1)
         assert await store.stop_ttl_sweeper(timeout=5)
         assert rows(path) == 1
+
+
+def letter_counts(texts):
+    return [[float(t.count(c)) for c in "abcz"] for t in texts]
+
+
+VEC_INDEX = {"dims": 4, "embed": letter_counts, "fields": ["text"]}
+DOCS = {"abc": "aabbc", "zed": "zzz zz a", "cab": "cab cab"}
+
+
+def cosine(a, b):
+    return sum(x * y for x, y in zip(a, b)) / (
+        sum(x * x for x in a) ** 0.5 * sum(y * y for y in b) ** 0.5
+    )
+
+
+@pytest.fixture
+def loadable_extensions() -> None:
+    if not hasattr(sqlite3.Connection, "enable_load_extension"):
+        pytest.fail(
+            "this Python's sqlite3 cannot load extensions, so the sqlite-vec path cannot be "
+            "tested: build .venv from one that can (make test picks Debian's python3 when "
+            "present; or set PYTHON=...)"
+        )
+
+
+class NoExtensions(sqlite3.Connection):
+    """A connection of a sqlite3 build that refuses extension loading."""
+
+    def enable_load_extension(self, enabled: bool) -> None:
+        raise sqlite3.OperationalError("not authorized")
+
+
+def expected_ranking(query: str) -> list[tuple[str, float]]:
+    [q] = letter_counts([query])
+    scores = {key: cosine(q, letter_counts([text])[0]) for key, text in DOCS.items()}
+    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def ranking(store, query: str) -> list[tuple[str, float]]:
+    return [(r.key, r.score) for r in store.search(("docs",), query=query)]
+
+
+def test_sqlite_vec_computes_the_similarity_in_sql(tmp_path, loadable_extensions):
+    with SqliteStore.from_conn_string(str(tmp_path / "vec.db"), index=VEC_INDEX) as store:
+        store.setup()
+        for key, text in DOCS.items():
+            store.put(("docs",), key, {"text": text})
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        got = ranking(store, "zz a")
+        store.conn.set_trace_callback(None)
+        assert any("vec_distance_cosine" in s for s in statements)
+        want = expected_ranking("zz a")
+        assert [k for k, _ in got] == [k for k, _ in want]
+        for (_, score), (_, expected) in zip(got, want):
+            assert abs(score - expected) < 1e-6
+
+
+async def test_async_store_loads_sqlite_vec(tmp_path, loadable_extensions):
+    path = str(tmp_path / "avec.db")
+    async with AsyncSqliteStore.from_conn_string(path, index=VEC_INDEX) as store:
+        await store.setup()
+        async with store.conn.execute("SELECT vec_version()") as cur:
+            assert (await cur.fetchone())[0].startswith("v")
+        for key, text in DOCS.items():
+            await store.aput(("docs",), key, {"text": text})
+        got = [(r.key, r.score) for r in await store.asearch(("docs",), query="abc")]
+    want = expected_ranking("abc")
+    assert [k for k, _ in got] == [k for k, _ in want]
+    assert all(abs(a[1] - b[1]) < 1e-6 for a, b in zip(got, want))
+
+
+def test_without_extension_loading_search_ranks_in_python(tmp_path, caplog):
+    path = str(tmp_path / "novec.db")
+    conn = sqlite3.connect(
+        path, factory=NoExtensions, check_same_thread=False, isolation_level=None
+    )
+    try:
+        store = SqliteStore(conn, index=VEC_INDEX)
+        store.setup()
+        assert "could not load sqlite-vec" in caplog.text
+        for key, text in DOCS.items():
+            store.put(("docs",), key, {"text": text})
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        got = ranking(store, "zz a")
+        conn.set_trace_callback(None)
+        assert not any("vec_distance_cosine" in s for s in statements)
+    finally:
+        conn.close()
+    want = expected_ranking("zz a")
+    assert [k for k, _ in got] == [k for k, _ in want]
+    assert all(abs(a[1] - b[1]) < 1e-6 for a, b in zip(got, want))
+    # A file written without the extension is read with it, same answers.
+    with SqliteStore.from_conn_string(path, index=VEC_INDEX) as store:
+        again = ranking(store, "zz a")
+    assert [k for k, _ in again] == [k for k, _ in got]
+    assert all(abs(a[1] - b[1]) < 1e-6 for a, b in zip(again, got))
+
+
+def test_store_without_index_does_not_load_extensions(tmp_path):
+    conn = sqlite3.connect(
+        str(tmp_path / "plain.db"), factory=NoExtensions, check_same_thread=False
+    )
+    try:
+        store = SqliteStore(conn)
+        store.put(("a",), "k", {"v": 1})
+        assert store.get(("a",), "k").value == {"v": 1}
+    finally:
+        conn.close()

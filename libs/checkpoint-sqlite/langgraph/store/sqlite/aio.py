@@ -7,6 +7,7 @@ batch runs the same plans as `SqliteStore`.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -99,6 +100,17 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
     async def _setup_locked(self) -> None:
         await self.conn.execute("PRAGMA busy_timeout = 30000")
         await self.conn.execute("PRAGMA journal_mode = WAL")
+        if path := self._vec_extension():
+            try:
+                await self.conn.enable_load_extension(True)
+                try:
+                    await self.conn.load_extension(path)
+                finally:
+                    await self.conn.enable_load_extension(False)
+            except (AttributeError, sqlite3.Error) as exc:
+                self._vec_loaded(exc)
+            else:
+                self._vec_loaded(None)
         for plan in self._setup_plans():
             await self._transaction(plan)
         self.is_setup = True

@@ -5,15 +5,18 @@ index, `store_vectors` and `vector_migrations`), so existing store files keep
 working. The logic lives in `langgraph.store.base.sqlplans`, shared with the
 Postgres store; this module only runs it on `sqlite3`.
 
-Semantic search stores each embedding as float32 bytes and ranks by cosine
-similarity; it needs no SQLite extension, so it works on Python builds that
-cannot load `sqlite-vec`.
+Semantic search stores each embedding as float32 bytes (sqlite-vec's layout)
+and ranks by cosine similarity. With `sqlite-vec` installed and a Python whose
+sqlite3 can load extensions, SQLite computes the similarity; otherwise the
+store says so in the log and computes it in Python, with the same scores.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -32,11 +35,26 @@ from langgraph.store.base import (
 
 __all__ = ["BaseSqliteStore", "SqliteIndexConfig", "SqliteStore"]
 
+logger = logging.getLogger(__name__)
+
 SQLITE = sqlplans.Dialect(
     mark="?",
     dump_value=lambda value: json.dumps(value, ensure_ascii=False),
     timestamp=lambda at: at.isoformat(sep=" "),
 )
+
+# With sqlite-vec loaded: cosine similarity computed by SQLite.
+SQLITE_VEC = dataclasses.replace(SQLITE, similarity_sql="1.0 - vec_distance_cosine(embedding, ?)")
+
+
+def sqlite_vec_path() -> str | None:
+    """The sqlite-vec extension's file, if the package is installed."""
+    try:
+        import sqlite_vec
+    except ImportError:
+        return None
+    return sqlite_vec.loadable_path()
+
 
 MIGRATIONS = [
     """CREATE TABLE IF NOT EXISTS store (
@@ -80,6 +98,26 @@ class BaseSqliteStore(sqlplans.PlannedStore):
     dialect = SQLITE
     migrations = MIGRATIONS
     vector_migrations = VECTOR_MIGRATIONS
+
+    def _vec_extension(self) -> str | None:
+        """The extension to load at setup: only stores with an index need it."""
+        if self.index_config is None:
+            return None
+        path = sqlite_vec_path()
+        if path is None:
+            logger.warning(
+                "sqlite-vec is not installed: vector similarity is computed in Python "
+                "(pip install sqlite-vec to compute it in SQLite)"
+            )
+        return path
+
+    def _vec_loaded(self, error: Exception | None) -> None:
+        if error is None:
+            self.dialect = SQLITE_VEC
+        else:
+            logger.warning(
+                "could not load sqlite-vec (%s): vector similarity is computed in Python", error
+            )
 
 
 def _executor(cur: sqlite3.Cursor):
@@ -150,6 +188,17 @@ class SqliteStore(BaseSqliteStore, BaseStore):
     def _setup_locked(self) -> None:
         self.conn.execute("PRAGMA busy_timeout = 30000")
         self.conn.execute("PRAGMA journal_mode = WAL")
+        if path := self._vec_extension():
+            try:
+                self.conn.enable_load_extension(True)
+                try:
+                    self.conn.load_extension(path)
+                finally:
+                    self.conn.enable_load_extension(False)
+            except (AttributeError, sqlite3.Error) as exc:
+                self._vec_loaded(exc)
+            else:
+                self._vec_loaded(None)
         for plan in self._setup_plans():
             self._transaction(plan)
         self.is_setup = True

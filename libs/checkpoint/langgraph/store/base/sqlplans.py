@@ -44,6 +44,11 @@ from langgraph.store.base import (
 )
 
 
+def pack_vector(vector: Sequence[float]) -> bytes:
+    """float32 little-endian, the layout sqlite-vec uses."""
+    return struct.pack(f"<{len(vector)}f", *vector)
+
+
 @dataclass(frozen=True)
 class Dialect:
     """What differs between the databases for these plans."""
@@ -56,7 +61,7 @@ class Dialect:
     """How a timestamp is bound."""
     migration_lock: str | None = None
     """Statement serializing concurrent migrations, if the transaction does not."""
-    pack_vector: Callable[[Sequence[float]], Any] = None  # type: ignore[assignment]
+    pack_vector: Callable[[Sequence[float]], Any] = pack_vector
     """How an embedding is bound (default: float32 bytes)."""
     similarity_sql: str | None = None
     """Expression scoring `embedding` against the query vector (bound as `?`)
@@ -92,11 +97,6 @@ def parse_time(value: Any) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value
-
-
-def pack_vector(vector: Sequence[float]) -> bytes:
-    """float32 little-endian, the layout sqlite-vec uses."""
-    return struct.pack(f"<{len(vector)}f", *vector)
 
 
 def unpack_vector(blob: bytes | Sequence[float]) -> list[float]:
@@ -233,7 +233,7 @@ def _put(
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (prefix, key, field_name) DO UPDATE SET "
                 "embedding = excluded.embedding, updated_at = excluded.updated_at"
             ),
-            (prefix, op.key, field, (dialect.pack_vector or pack_vector)(vector), stamp, stamp),
+            (prefix, op.key, field, dialect.pack_vector(vector), stamp, stamp),
         )
 
 
