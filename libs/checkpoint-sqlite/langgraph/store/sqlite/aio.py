@@ -78,7 +78,7 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
     async def __aexit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
         await self.stop_ttl_sweeper()
 
-    async def _transaction(self, plan: Plan) -> Any:
+    async def _transaction(self, plan: Plan, atomic: bool = True) -> Any:
         conn = self.conn
 
         async def execute(step: Step) -> Any:
@@ -88,6 +88,11 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
             async with conn.execute(step.sql, step.params) as cur:
                 return await cur.fetchall() if isinstance(step, Query) else None
 
+        if not atomic:
+            result = await adrive(plan, execute)
+            if conn.in_transaction:  # a connection not in autocommit mode
+                await conn.commit()
+            return result
         await conn.execute("BEGIN IMMEDIATE")
         try:
             result = await adrive(plan, execute)
@@ -120,17 +125,19 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
         async with self.lock:
             await self._setup_locked()
 
-    async def _run(self, plan: Plan) -> Any:
+    async def _run(self, plan: Plan, atomic: bool = True) -> Any:
         async with self.lock:
             if not self.is_setup:
                 await self._setup_locked()
-            return await self._transaction(plan)
+            return await self._transaction(plan, atomic)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         ops, texts, queries = self._prepare(ops)
         vectors = await aembed_texts(self.embeddings, [t for _, _, t in texts]) if texts else []
         query_vectors = {q: await aembed_query(self.embeddings, q) for q in queries}
-        return await self._run(self._batch_plan(ops, texts, vectors, query_vectors))
+        return await self._run(
+            self._batch_plan(ops, texts, vectors, query_vectors), self._needs_transaction(ops)
+        )
 
     async def sweep_ttl(self) -> int:
         """Delete expired items now; returns how many were deleted."""

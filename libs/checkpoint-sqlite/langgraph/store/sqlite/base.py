@@ -165,15 +165,20 @@ class SqliteStore(BaseSqliteStore, BaseStore):
         finally:
             conn.close()
 
-    def _run(self, plan: Plan) -> Any:
+    def _run(self, plan: Plan, atomic: bool = True) -> Any:
         with self.lock:
             if not self.is_setup:
                 self._setup_locked()
-            return self._transaction(plan)
+            return self._transaction(plan, atomic)
 
-    def _transaction(self, plan: Plan) -> Any:
+    def _transaction(self, plan: Plan, atomic: bool = True) -> Any:
         cur = self.conn.cursor()
         try:
+            if not atomic:
+                result = drive(plan, _executor(cur))
+                if self.conn.in_transaction:  # a connection not in autocommit mode
+                    self.conn.commit()
+                return result
             cur.execute("BEGIN IMMEDIATE")
             try:
                 result = drive(plan, _executor(cur))
@@ -212,7 +217,9 @@ class SqliteStore(BaseSqliteStore, BaseStore):
         ops, texts, queries = self._prepare(ops)
         vectors = self.embeddings.embed_documents([t for _, _, t in texts]) if texts else []
         query_vectors = {q: self.embeddings.embed_query(q) for q in queries}
-        return self._run(self._batch_plan(ops, texts, vectors, query_vectors))
+        return self._run(
+            self._batch_plan(ops, texts, vectors, query_vectors), self._needs_transaction(ops)
+        )
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         return await asyncio.to_thread(self.batch, list(ops))
