@@ -47,6 +47,7 @@ COSINE_SQL = (
 )
 
 POSTGRES = sqlplans.Dialect(
+    name="postgres",
     mark="%s",
     dump_value=Jsonb,
     timestamp=lambda at: at,

@@ -38,6 +38,7 @@ __all__ = ["BaseSqliteStore", "SqliteIndexConfig", "SqliteStore"]
 logger = logging.getLogger(__name__)
 
 SQLITE = sqlplans.Dialect(
+    name="sqlite",
     mark="?",
     dump_value=lambda value: json.dumps(value, ensure_ascii=False),
     timestamp=lambda at: at.isoformat(sep=" "),

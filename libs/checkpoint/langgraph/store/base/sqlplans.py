@@ -53,6 +53,8 @@ def pack_vector(vector: Sequence[float]) -> bytes:
 class Dialect:
     """What differs between the databases for these plans."""
 
+    name: str
+    """"sqlite" or "postgres": which SQL spelling of JSON access to use."""
     mark: str
     """Parameter placeholder: `?` or `%s`."""
     dump_value: Callable[[dict], Any]
