@@ -1,24 +1,25 @@
 """`PostgresStore`: LangGraph's long-term memory store in PostgreSQL.
 
-The `store` table and its migration numbering are the reference package's.
-The logic lives in `langgraph.store.base.sqlplans`, shared with the SQLite
-store; this module runs it on psycopg connections or pools.
+The tables and their migration numbering are the reference package's. The
+logic lives in `langgraph.store.base.sqlplans`, shared with the SQLite store;
+this module runs it on psycopg connections or pools.
 
-Semantic search keeps embeddings in `store_vectors` (`real[]`) and ranks by
-exact cosine similarity computed in SQL, which works on any PostgreSQL.
-Approximate pgvector indexes are not built yet: asking for one
-(`ann_index_config`) fails with a clear message on a server without the
-`vector` extension, and searches exactly (with a warning) on one that has it.
+Semantic search keeps one embedding per indexed field in `store_vectors`. On a
+server with pgvector, that column is `vector(dims)` or `halfvec(dims)` with the
+HNSW or IVFFlat index `ann_index_config` asks for, as the reference lays it
+out; on a plain PostgreSQL it is `real[]` and the similarity is computed in
+SQL all the same. The layout a database already has is the one used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from langgraph.checkpoint.base.plan import Plan, Query, drive
@@ -40,12 +41,6 @@ __all__ = ["BasePostgresStore", "PoolConfig", "PostgresIndexConfig", "PostgresSt
 
 logger = logging.getLogger(__name__)
 
-# Cosine similarity of two real[] in plain SQL: exact search on any PostgreSQL.
-COSINE_SQL = (
-    "coalesce((SELECT sum(a * b) / nullif(sqrt(sum(a * a)) * sqrt(sum(b * b)), 0) "
-    "FROM unnest(embedding, ?::real[]) AS pair(a, b)), 0)"
-)
-
 POSTGRES = sqlplans.Dialect(
     name="postgres",
     mark="%s",
@@ -53,9 +48,30 @@ POSTGRES = sqlplans.Dialect(
     timestamp=lambda at: at,
     # concurrent setup() calls wait for each other inside their transaction
     migration_lock="SELECT pg_advisory_xact_lock(7105570)",
-    pack_vector=list,
-    similarity_sql=COSINE_SQL,
+    pack_vector=lambda vector: [float(x) for x in vector],
 )
+
+# Score of `embedding` against the query vector (bound as `?`), higher is
+# closer: the similarity for cosine, minus the distance for l2, the dot
+# product for inner_product.
+PGVECTOR_SCORES = {
+    "cosine": "1 - (embedding <=> ?::{type})",
+    "l2": "-(embedding <-> ?::{type})",
+    "inner_product": "-(embedding <#> ?::{type})",
+}
+_PAIRS = "FROM unnest(embedding, ?::real[]) AS pair(a, b)"
+REAL_ARRAY_SCORES = {
+    "cosine": "coalesce((SELECT sum(a * b) / nullif(sqrt(sum(a * a)) * sqrt(sum(b * b)), 0) "
+    + _PAIRS
+    + "), 0)",
+    "l2": f"-(SELECT sqrt(sum((a - b) * (a - b))) {_PAIRS})",
+    "inner_product": f"(SELECT sum(a * b) {_PAIRS})",
+}
+OPERATOR_CLASSES = {"cosine": "cosine_ops", "l2": "l2_ops", "inner_product": "ip_ops"}
+INDEX_OPTIONS = {
+    "hnsw": {"m": "m", "ef_construction": "ef_construction"},
+    "ivfflat": {"nlist": "lists"},
+}
 
 
 MIGRATIONS = [
@@ -76,18 +92,6 @@ MIGRATIONS = [
     "ALTER TABLE store ALTER COLUMN ttl_minutes TYPE double precision",
 ]
 
-VECTOR_MIGRATIONS = [
-    """CREATE TABLE IF NOT EXISTS store_vectors (
-    prefix text NOT NULL,
-    key text NOT NULL,
-    field_name text NOT NULL,
-    embedding real[],
-    created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
-    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
-    PRIMARY KEY (prefix, key, field_name)
-)""",
-]
-
 Row = dict[str, Any]
 
 
@@ -99,39 +103,146 @@ class PoolConfig(TypedDict, total=False):
     kwargs: dict
 
 
+class ANNIndexConfig(TypedDict, total=False):
+    """pgvector's approximate index over the embeddings."""
+
+    kind: Literal["hnsw", "ivfflat", "flat"]
+    """"flat" builds no index (exact scans)."""
+    vector_type: Literal["vector", "halfvec"]
+    """Column type: 32-bit floats, or 16-bit to halve the space."""
+
+
+class HNSWConfig(ANNIndexConfig, total=False):
+    m: int
+    ef_construction: int
+
+
+class IVFFlatConfig(ANNIndexConfig, total=False):
+    nlist: int
+
+
 class PostgresIndexConfig(IndexConfig, total=False):
     """Semantic search settings of a Postgres store."""
 
-    ann_index_config: dict
-    """Ask for a pgvector approximate index (needs the `vector` extension)."""
-    distance_type: str
-    """Only "cosine" is supported by the exact search."""
+    ann_index_config: ANNIndexConfig
+    """The pgvector index to build (default: HNSW on `vector`). Asking for
+    one explicitly on a server without pgvector is an error."""
+    distance_type: Literal["l2", "inner_product", "cosine"]
+    """How embeddings are compared (default: cosine)."""
+
+
+def _ann_config(index: PostgresIndexConfig) -> tuple[str, str, dict[str, int]]:
+    """kind, vector type and index options, checked (they become SQL text)."""
+    ann = dict(index.get("ann_index_config") or {})
+    kind = ann.pop("kind", "hnsw")
+    vector_type = ann.pop("vector_type", "vector")
+    if kind not in ("hnsw", "ivfflat", "flat"):
+        raise ValueError(f"ann_index_config kind {kind!r}: use 'hnsw', 'ivfflat' or 'flat'")
+    if vector_type not in ("vector", "halfvec"):
+        raise ValueError(f"ann_index_config vector_type {vector_type!r}: use 'vector' or 'halfvec'")
+    allowed = INDEX_OPTIONS.get(kind, {})
+    options = {}
+    for name, value in ann.items():
+        if name not in allowed:
+            raise ValueError(
+                f"ann_index_config option {name!r} does not apply to a {kind!r} index"
+                + (f" (it takes {', '.join(allowed)})" if allowed else "")
+            )
+        if type(value) is not int or value <= 0:
+            raise ValueError(f"ann_index_config {name} must be a positive integer, got {value!r}")
+        options[allowed[name]] = value
+    return kind, vector_type, options
 
 
 class BasePostgresStore(sqlplans.PlannedStore):
-    """What the sync and async Postgres stores share: dialect, migrations, the
-    pgvector check."""
+    """What the sync and async Postgres stores share: dialect, migrations and
+    the vector layout."""
 
     dialect = POSTGRES
     migrations = MIGRATIONS
-    vector_migrations = VECTOR_MIGRATIONS
+    distance_types = ("cosine", "l2", "inner_product")
+
+    def _configure(self, index: PostgresIndexConfig | None, ttl: TTLConfig | None) -> None:
+        super()._configure(index, ttl)
+        if self.index_config is not None:
+            dims = self.index_config.get("dims")
+            if type(dims) is not int or dims <= 0:
+                raise ValueError(f"index dims must be a positive integer, got {dims!r}")
+            self._ann = _ann_config(self.index_config)
 
     def _setup_plans(self) -> Iterator[Plan[Any]]:
-        if self.index_config is not None and self.index_config.get("ann_index_config") is not None:
-            yield _require_pgvector()
-        yield from super()._setup_plans()
+        yield sqlplans.migrate_plan(self.dialect, "store_migrations", self.migrations)
+        if self.index_config is not None:
+            yield self._vector_setup_plan()
 
-
-def _require_pgvector() -> Plan[None]:
-    rows = yield Query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
-    if not rows:
-        raise RuntimeError(
-            "ann_index_config asks for a pgvector index, but this PostgreSQL server does not have the "
-            "'vector' extension. Install pgvector on the server, or drop ann_index_config to use the "
-            "exact cosine search, which needs no extension."
+    def _vector_setup_plan(self) -> Plan[None]:
+        rows = yield Query(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector'), "
+            "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector'), "
+            "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user), "
+            "(SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = to_regclass('store_vectors') AND attname = 'embedding')"
         )
-    logger.warning(
-        "pgvector is available but approximate indexes are not used yet: searching exactly"
+        installed, available, superuser, column = rows[0]
+        pgvector = installed or (available and superuser)
+        explicit = self.index_config.get("ann_index_config") or {}
+        if not pgvector and (explicit.get("kind", "flat") != "flat" or "vector_type" in explicit):
+            raise RuntimeError(
+                f"ann_index_config asks for a pgvector index ({explicit}), but this PostgreSQL "
+                "server does not have the 'vector' extension"
+                + (" available to this user" if available else "")
+                + ". Install pgvector on the server, or drop ann_index_config to use the "
+                "exact search, which needs no extension."
+            )
+        kind, vector_type, options = self._ann
+        distance = self.index_config.get("distance_type", "cosine")
+        # A database keeps the column type it was created with.
+        column = column or (f"{vector_type}({self.index_config['dims']})" if pgvector else "real[]")
+        column_type = column.partition("(")[0]
+        yield from sqlplans.migrate_plan(
+            self.dialect,
+            "vector_migrations",
+            [
+                "CREATE EXTENSION IF NOT EXISTS vector" if pgvector else "SELECT 1",
+                VECTOR_TABLE.format(column=column),
+                _index_sql(kind, column_type, distance, options),
+            ],
+        )
+        if column_type in ("vector", "halfvec"):
+            score = PGVECTOR_SCORES[distance].format(type=column_type)
+        else:
+            score = REAL_ARRAY_SCORES[distance]
+            if pgvector:
+                logger.warning(
+                    "store_vectors.embedding is %s (created without pgvector): searching "
+                    "without an index",
+                    column,
+                )
+        self.dialect = dataclasses.replace(POSTGRES, similarity_sql=score)
+
+
+VECTOR_TABLE = """CREATE TABLE IF NOT EXISTS store_vectors (
+    prefix text NOT NULL,
+    key text NOT NULL,
+    field_name text NOT NULL,
+    embedding {column},
+    created_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamp with time zone DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (prefix, key, field_name),
+    FOREIGN KEY (prefix, key) REFERENCES store (prefix, key) ON DELETE CASCADE
+)"""
+
+
+def _index_sql(kind: str, column_type: str, distance: str, options: dict[str, int]) -> str | None:
+    """The third vector migration: the ANN index, or None while there is none
+    to build (a flat config, or a real[] column)."""
+    if kind == "flat" or column_type not in ("vector", "halfvec"):
+        return None
+    settings = ", ".join(f"{name} = {value}" for name, value in options.items())
+    return (
+        f"CREATE INDEX IF NOT EXISTS store_vectors_embedding_idx ON store_vectors "
+        f"USING {kind} (embedding {column_type}_{OPERATOR_CLASSES[distance]})"
+        + (f" WITH ({settings})" if settings else "")
     )
 
 

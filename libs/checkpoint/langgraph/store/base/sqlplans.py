@@ -111,7 +111,12 @@ def unpack_vector(blob: bytes | Sequence[float]) -> list[float]:
 # -- schema -------------------------------------------------------------------------------------
 
 
-def migrate_plan(dialect: Dialect, table: str, migrations: Sequence[str]) -> Plan[None]:
+Migration = str | None
+"""One numbered migration: a statement, or None for one that does not apply
+yet (it and those after it stay unrecorded, and are tried at the next setup)."""
+
+
+def migrate_plan(dialect: Dialect, table: str, migrations: Sequence[Migration]) -> Plan[None]:
     """Run the migrations of `table` (`store_migrations` style) not yet recorded."""
     if dialect.migration_lock:
         yield Execute(dialect.migration_lock)
@@ -119,6 +124,8 @@ def migrate_plan(dialect: Dialect, table: str, migrations: Sequence[str]) -> Pla
     rows = yield Query(f"SELECT v FROM {table} ORDER BY v DESC LIMIT 1")
     done = rows[0][0] if rows else -1
     for version in range(done + 1, len(migrations)):
+        if migrations[version] is None:
+            return
         yield Execute(migrations[version])
         yield Execute(dialect.sql(f"INSERT INTO {table} (v) VALUES (?)"), (version,))
 
@@ -343,17 +350,19 @@ class PlannedStore:
 
     supports_ttl = True
     dialect: Dialect
-    migrations: Sequence[str]
-    vector_migrations: Sequence[str]
+    migrations: Sequence[Migration]
+    vector_migrations: Sequence[Migration]
+    distance_types: tuple[str, ...] = ("cosine",)
 
     def _configure(self, index: IndexConfig | None, ttl: TTLConfig | None) -> None:
         self.ttl_config = ttl
         self.index_config = None
         self.embeddings = None
         if index:
-            if index.get("distance_type", "cosine") != "cosine":
+            if index.get("distance_type", "cosine") not in self.distance_types:
                 raise ValueError(
-                    f"distance_type {index['distance_type']!r} is not supported: use 'cosine'"
+                    f"distance_type {index['distance_type']!r} is not supported by "
+                    f"{type(self).__name__}: use one of {', '.join(self.distance_types)}"
                 )
             self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
             self.embeddings = ensure_embeddings(index.get("embed"))
