@@ -325,6 +325,16 @@ class ThrowawayPostgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.uri_for(name)
 
+    def restore(self, dump: Path, prefix: str = "restored") -> str:
+        """A new database loaded from a plain `pg_dump` file; returns its URI."""
+        uri = self.new_database(prefix)
+        subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(dump), uri],
+            check=True,
+            capture_output=True,
+        )
+        return uri
+
     def uri_for(self, dbname: str) -> str:
         base, _, _ = self.admin_uri.rpartition("/")
         return f"{base}/{dbname}"

@@ -27,13 +27,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def restore(server, dump: str) -> str:
-    uri = server.new_database("restored")
-    subprocess.run(
-        ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(FIXTURES / dump), uri],
-        check=True,
-        capture_output=True,
-    )
-    return uri
+    return server.restore(FIXTURES / dump)
 
 
 def put_one(saver, thread_id, value, parent=None, metadata=None):

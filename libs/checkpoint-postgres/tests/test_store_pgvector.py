@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import subprocess
 from pathlib import Path
 
 import psycopg
 import pytest
 from langgraph.store.postgres import AsyncPostgresStore, PostgresStore
+
+from testsupport.reference_store import reference_embed, replay_searches
 
 pytestmark = pytest.mark.postgres
 
@@ -21,14 +22,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = json.loads((FIXTURES / "upstream-store-vectors.expected.json").read_text())
 
 
-def embed(texts: list[str]) -> list[list[float]]:
-    """The reference fixture's deterministic embedding (see its JSON)."""
-    out = []
-    for text in texts:
-        sums = [sum(ord(c) for i, c in enumerate(text) if i % 4 == k) for k in range(4)]
-        out.append([float(s % 11 - 5) for s in sums])
-    return out
-
+embed = reference_embed
 
 INDEX = {"dims": 4, "embed": embed, "fields": ["text", "meta.title"]}
 DOCS = {
@@ -181,36 +175,11 @@ async def test_async_store_on_pgvector(pgvector_server):
     assert catalog(uri)["column"] == "vector(4)"
 
 
-def restore(server, dump: str) -> str:
-    uri = server.new_database("restored")
-    subprocess.run(
-        ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(FIXTURES / dump), uri],
-        check=True,
-        capture_output=True,
-    )
-    return uri
-
-
 def test_reference_pgvector_database_reads_back_with_its_scores(pgvector_server):
-    uri = restore(pgvector_server, "upstream-store-vectors.sql")
+    uri = pgvector_server.restore(FIXTURES / "upstream-store-vectors.sql")
     with PostgresStore.from_conn_string(uri, index=INDEX) as store:
         store.setup()
-        for search in REFERENCE["searches"]:
-            call = search["call"]
-            got = store.search(
-                tuple(call["namespace_prefix"]),
-                query=call.get("query"),
-                filter=call.get("filter"),
-                limit=call.get("limit", 10),
-                offset=call.get("offset", 0),
-            )
-            # The reference leaves items without vectors out of a query
-            # search; ours lists them last, unscored, as InMemoryStore does.
-            scored = [(r.key, round(r.score, 6)) for r in got if r.score is not None]
-            if call.get("query"):
-                assert scored == [(r["key"], r["score"]) for r in search["results"]], call
-            else:
-                assert {r.key for r in got} == {r["key"] for r in search["results"]}, call
+        replay_searches(store, REFERENCE)
         # and it keeps writing in the same layout
         store.put(("docs", "c"), "n1", {"text": "apple"})
         assert store.search(("docs", "c"), query="apple")[0].score == pytest.approx(1.0)

@@ -10,6 +10,8 @@ import time
 import pytest
 from langgraph.store.sqlite import AsyncSqliteStore, SqliteStore
 
+from testsupport.reference_store import reference_embed, replay_searches
+
 TTL = {"default_ttl": None, "refresh_on_read": False}
 FAST_SWEEP = 0.3 / 60  # minutes
 
@@ -159,15 +161,6 @@ def test_store_without_index_does_not_load_extensions(tmp_path):
         conn.close()
 
 
-def reference_embed(texts):
-    """The deterministic embedding the reference fixture was written with."""
-    out = []
-    for text in texts:
-        sums = [sum(ord(c) for i, c in enumerate(text) if i % 4 == k) for k in range(4)]
-        out.append([float(s % 11 - 5) for s in sums])
-    return out
-
-
 @pytest.mark.parametrize("extensions", ["sqlite-vec", "none"])
 def test_reference_vector_store_reads_back_with_its_scores(tmp_path, extensions):
     import json
@@ -184,24 +177,7 @@ def test_reference_vector_store_reads_back_with_its_scores(tmp_path, extensions)
     try:
         store = SqliteStore(conn, index=index)
         store.setup()
-        for search in expected["searches"]:
-            call = search["call"]
-            got = store.search(
-                tuple(call["namespace_prefix"]),
-                query=call.get("query"),
-                filter=call.get("filter"),
-                limit=call.get("limit", 10),
-                offset=call.get("offset", 0),
-            )
-            if call.get("query"):
-                # The reference leaves items without vectors out of a query
-                # search; ours lists them last, unscored, as InMemoryStore does.
-                scored = [(r.key, r.score) for r in got if r.score is not None]
-                want = [(r["key"], r["score"]) for r in search["results"]]
-                assert [k for k, _ in scored] == [k for k, _ in want], call
-                assert [s for _, s in scored] == pytest.approx([s for _, s in want], abs=1e-5)
-            else:
-                assert {r.key for r in got} == {r["key"] for r in search["results"]}
+        replay_searches(store, expected)
         for item in expected["items"]:
             assert store.get(tuple(item["namespace"]), item["key"]).value == item["value"]
     finally:
