@@ -11,6 +11,13 @@ can_load_sqlite_extensions() {
 # PYTHON is given, prefer such an interpreter so that path is tested.
 if [ -z "${PYTHON:-}" ]; then
   PYTHON=python3
+  if ! can_load_sqlite_extensions python3 && can_load_sqlite_extensions /usr/bin/python3 \
+    && ! /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Debian's python3-venv (its python3 can load SQLite extensions)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  fi
   if ! can_load_sqlite_extensions python3; then
     for candidate in /usr/bin/python3 /usr/local/bin/python3; do
       if [ -x "$candidate" ] && can_load_sqlite_extensions "$candidate" \
