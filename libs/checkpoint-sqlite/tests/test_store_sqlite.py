@@ -182,3 +182,18 @@ def test_reference_vector_store_reads_back_with_its_scores(tmp_path, extensions)
             assert store.get(tuple(item["namespace"]), item["key"]).value == item["value"]
     finally:
         conn.close()
+
+
+def test_connection_in_default_transaction_mode_commits_every_call(tmp_path):
+    path = str(tmp_path / "legacy.db")
+    conn = sqlite3.connect(path, check_same_thread=False)  # implicit transactions
+    try:
+        store = SqliteStore(conn, ttl={"default_ttl": 5, "refresh_on_read": True})
+        store.put(("a",), "k", {"v": 1})
+        assert store.get(("a",), "k").value == {"v": 1}  # refreshes the TTL: a write
+        assert [i.key for i in store.search(("a",))] == ["k"]
+        assert not conn.in_transaction
+        with sqlite3.connect(path) as other:
+            assert other.execute("SELECT count(*) FROM store").fetchone() == (1,)
+    finally:
+        conn.close()
