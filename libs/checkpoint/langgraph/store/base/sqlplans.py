@@ -252,9 +252,21 @@ def _delete_vectors(dialect: Dialect, prefix: str, key: str) -> Plan[None]:
     )
 
 
-def _under(prefix: str) -> tuple[str, list[Any]]:
+def _under(dialect: Dialect, prefix: str) -> tuple[str, list[Any]]:
+    """WHERE clause for the namespace `prefix` and every namespace under it."""
     if not prefix:
         return "", []
+    if dialect.name == "sqlite":
+        # A range SQLite serves from `store_prefix_idx` (LIKE would scan the
+        # table): labels hold no ".", and "/" is the byte after "." (exact under
+        # the BINARY collation of the column).
+        return " WHERE (prefix = ? OR (prefix >= ? AND prefix < ?))", [
+            prefix,
+            prefix + ".",
+            prefix + "/",
+        ]
+    # Postgres: its index uses text_pattern_ops (made for LIKE), and the
+    # column's collation may not be byte order.
     return " WHERE (prefix = ? OR prefix LIKE ? ESCAPE '\\')", [prefix, like_prefix(prefix)]
 
 
@@ -262,7 +274,7 @@ def _search(
     dialect: Dialect, op: SearchOp, vectors_enabled: bool, query_vectors: dict[str, list[float]]
 ) -> Plan[list[SearchItem]]:
     prefix = namespace_key(op.namespace_prefix)
-    where, params = _under(prefix)
+    where, params = _under(dialect, prefix)
     rows = yield Query(
         dialect.sql(f"SELECT {_COLUMNS} FROM store{where} ORDER BY updated_at DESC"), params
     )
