@@ -273,13 +273,21 @@ def _under(dialect: Dialect, prefix: str) -> tuple[str, list[Any]]:
 def _search(
     dialect: Dialect, op: SearchOp, vectors_enabled: bool, query_vectors: dict[str, list[float]]
 ) -> Plan[list[SearchItem]]:
+    from langgraph.store.base import sqlfilters
+
     prefix = namespace_key(op.namespace_prefix)
     where, params = _under(dialect, prefix)
+    matches = compile_filter(op.filter)
+    # SQL narrows the rows with what it can translate of the filter (a superset
+    # of the matches, keys and values bound as parameters); Python decides.
+    prefilter, prefilter_params = sqlfilters.where(dialect.name, op.filter)
+    if prefilter:
+        prefilter = (" AND " if where else " WHERE ") + prefilter
     rows = yield Query(
-        dialect.sql(f"SELECT {_COLUMNS} FROM store{where} ORDER BY updated_at DESC"), params
+        dialect.sql(f"SELECT {_COLUMNS} FROM store{where}{prefilter} ORDER BY updated_at DESC"),
+        [*params, *prefilter_params],
     )
     at = now()
-    matches = compile_filter(op.filter)
     ranked = bool(op.query and vectors_enabled and op.query in query_vectors)
     # Without a query the rows are already in order: decode and filter only
     # until the page is full.
