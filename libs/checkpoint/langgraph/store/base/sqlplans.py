@@ -283,24 +283,43 @@ def _search(
     prefilter, prefilter_params = sqlfilters.where(dialect.name, op.filter)
     if prefilter:
         prefilter = (" AND " if where else " WHERE ") + prefilter
-    rows = yield Query(
-        dialect.sql(f"SELECT {_COLUMNS} FROM store{where}{prefilter} ORDER BY updated_at DESC"),
-        [*params, *prefilter_params],
-    )
-    at = now()
+    # Newest first; prefix and key break ties, so that pages asked with
+    # different LIMITs (offset paging) agree on one order.
+    select = f"SELECT {_COLUMNS} FROM store{where}{prefilter} ORDER BY updated_at DESC, prefix, key"
+    select_params = [*params, *prefilter_params]
+
+    def keep(rows: Sequence[Sequence[Any]], at: datetime, wanted: int | None) -> list:
+        """(row, value) of the live rows the filter matches, in order (`wanted` at most)."""
+        kept: list[tuple[Sequence[Any], Any]] = []
+        for row in rows:
+            if _expired(row, at):
+                continue
+            value = _value(row)
+            if matches(value):
+                kept.append((row, value))
+                if wanted is not None and len(kept) >= wanted:
+                    break
+        return kept
+
     ranked = bool(op.query and vectors_enabled and op.query in query_vectors)
-    # Without a query the rows are already in order: decode and filter only
-    # until the page is full.
-    wanted = None if ranked else op.offset + op.limit
-    candidates: list[tuple[Sequence[Any], Any]] = []
-    for row in rows:
-        if _expired(row, at):
-            continue
-        value = _value(row)
-        if matches(value):
-            candidates.append((row, value))
-            if wanted is not None and len(candidates) >= wanted:
+    if ranked:  # every candidate is scored below
+        rows = yield Query(dialect.sql(select), select_params)
+        at = now()
+        candidates = keep(rows, at, None)
+    else:
+        # The pre-filter may let through rows the filter rejects, and expired
+        # rows are dropped here: ask for a page's worth, then for 4 times more
+        # each time the page is short and SQL had more to give.
+        most = 2**62  # a LIMIT both databases take
+        wanted = op.offset + op.limit
+        limit = min(max(wanted, 1), most)
+        while True:
+            rows = yield Query(dialect.sql(f"{select} LIMIT ?"), [*select_params, limit])
+            at = now()
+            candidates = keep(rows, at, wanted)
+            if len(candidates) >= wanted or len(rows) < limit or limit >= most:
                 break
+            limit = min(limit * 4, most)
     scores: dict[tuple[str, str], float] = {}
     if ranked:
         query_vector = query_vectors[op.query]
