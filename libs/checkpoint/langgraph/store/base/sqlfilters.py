@@ -30,7 +30,9 @@ drop the operand itself.
   matches a path against the key as written in the JSON text, escapes
   included. Nor may a key read as a number, "null", "true" or "false":
   `json.dumps({1: "a", "1": "b"})` writes the key "1" twice, and SQLite finds
-  the first where Python keeps the last.
+  the first where Python keeps the last. Equality with a plain string is
+  tested first as a substring of the document text (`instr`), which is much
+  cheaper than parsing it.
 - PostgreSQL (`jsonb`): jsonb comparisons, which never raise, with the key bound
   as text.
 """
@@ -118,6 +120,11 @@ def clauses(filter: Mapping[str, Any] | None) -> Iterator[Clause]:
                     yield Clause(key, _ORDERING[name], number)
 
 
+_Term = tuple[str, list[Any]]
+_Rendered = tuple[list[_Term], list[_Term]]
+"""Terms to AND: cheap tests first, then the others."""
+
+
 def _bounds(number: float) -> tuple[float, float]:
     margin = abs(number) * _MARGIN + _TINY
     return number - margin, number + margin
@@ -148,27 +155,45 @@ def _sqlite_key(key: str) -> bool:
     return False
 
 
-def _sqlite(clause: Clause) -> tuple[str, list[Any]] | None:
+# Characters every JSON writer leaves as they are in a string: a string made of
+# them is stored as '"' + text + '"', which a plain substring test can look for
+# before any JSON is parsed. (Not '"' or backslash, which are escaped, nor
+# '/', '<', '>', '&', "'", which some writers escape too.)
+_VERBATIM = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !#$%()*+,-.:;=?@[]^_`{|}~"
+)
+
+
+def _sqlite(clause: Clause) -> _Rendered | None:
     if not _sqlite_key(clause.key):
         return None
     path = f'$."{clause.key}"'
     extract = f"json_extract({_DOC}, ?)"
+    first: list[_Term] = []
     if clause.op == "eq":
         if clause.operand is None:  # missing or JSON null
-            return f"coalesce(json_type({_DOC}, ?), 'null') = 'null'", [path]
-        if isinstance(clause.operand, str):
+            term: _Term = (f"coalesce(json_type({_DOC}, ?), 'null') = 'null'", [path])
+        elif isinstance(clause.operand, str):
+            if _VERBATIM.issuperset(clause.operand):
+                first.append((f"instr({_DOC}, ?)", [f'"{clause.operand}"']))
             # strings extract as their text; arrays and objects as JSON text (kept)
-            return f"{extract} = ?", [path, clause.operand]
-        # numbers and booleans (true/false extract as 1/0); text sorts above numbers
+            term = (f"{extract} = ?", [path, clause.operand])
+        else:
+            # numbers and booleans (true/false extract as 1/0); text sorts above numbers
+            low, high = _bounds(clause.operand)
+            term = (f"{extract} BETWEEN ? AND ?", [path, low, high])
+    else:
+        assert isinstance(clause.operand, float)
         low, high = _bounds(clause.operand)
-        return f"{extract} BETWEEN ? AND ?", [path, low, high]
-    assert isinstance(clause.operand, float)
-    low, high = _bounds(clause.operand)
-    if clause.op in ("gt", "ge"):
-        # text (numeric strings, arrays, objects) sorts above every number: kept
-        return f"{extract} >= ?", [path, low]
-    # strings may be numeric: kept
-    return f"({extract} <= ? OR json_type({_DOC}, ?) = 'text')", [path, high, path]
+        if clause.op in ("gt", "ge"):
+            # text (numeric strings, arrays, objects) sorts above every number: kept
+            term = (f"{extract} >= ?", [path, low])
+        else:
+            # strings may be numeric: kept
+            term = (f"({extract} <= ? OR json_type({_DOC}, ?) = 'text')", [path, high, path])
+    # NaN/Infinity (which json.dumps writes) or a non-JSON document: keep the row
+    sql, params = term
+    return first, [(f"CASE WHEN json_valid({_DOC}) THEN {sql} ELSE 1 END", params)]
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------
@@ -176,7 +201,11 @@ def _sqlite(clause: Clause) -> tuple[str, list[Any]] | None:
 _FIELD = "value -> ?::text"
 
 
-def _postgres(clause: Clause) -> tuple[str, list[Any]] | None:
+def _postgres(clause: Clause) -> _Rendered:
+    return [], [_postgres_term(clause)]
+
+
+def _postgres_term(clause: Clause) -> _Term:
     key = clause.key
     if clause.op == "eq":
         if clause.operand is None:  # missing or JSON null
@@ -217,17 +246,12 @@ def where(database: str, filter: Mapping[str, Any] | None) -> tuple[str, list[An
     render = {"sqlite": _sqlite, "postgres": _postgres}.get(database)
     if render is None:
         return "", []
-    parts: list[str] = []
-    params: list[Any] = []
+    first: list[_Term] = []
+    then: list[_Term] = []
     for clause in clauses(filter):
         rendered = render(clause)
         if rendered is not None:
-            parts.append(rendered[0])
-            params += rendered[1]
-    if not parts:
-        return "", []
-    sql = " AND ".join(parts)
-    if database == "sqlite":
-        # NaN/Infinity (written by json.dumps) or a non-JSON document: keep the row
-        sql = f"CASE WHEN json_valid({_DOC}) THEN {sql} ELSE 1 END"
-    return sql, params
+            first += rendered[0]
+            then += rendered[1]
+    terms = first + then  # the cheap tests first: SQL stops at the first false one
+    return " AND ".join(sql for sql, _ in terms), [p for _, params in terms for p in params]
