@@ -4,12 +4,14 @@ async, and the in-memory reference point."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import time
 from collections import Counter
 
 import pytest
 from langgraph.graph import START, StateGraph
-from langgraph.store.base import BaseStore, InvalidNamespaceError
+from langgraph.store.base import BaseStore, InvalidNamespaceError, PutOp, compile_filter
 from langgraph.store.memory import InMemoryStore
 from langgraph.store.postgres import AsyncPostgresStore, PostgresStore
 from langgraph.store.sqlite import AsyncSqliteStore, SqliteStore
@@ -100,6 +102,288 @@ async def test_hostile_filter_keys_are_data(store: BaseStore):
     assert [i.key for i in await store.asearch(("h",), filter={key: 1})] == ["a"]
     assert await store.asearch(("h",), filter={"' OR '1'='1": 1}) == []
     assert len(await store.asearch(("h",))) == 2
+
+
+# -- filters pushed down to SQL: the SQL stores must find exactly what compile_filter keeps --
+
+# Values where a SQL pre-filter could easily drop rows that Python keeps.
+TRICKY_VALUES = {
+    "num-str-15": {"v": "15"},
+    "num-str-padded": {"v": " 20 "},
+    "num-str-5": {"v": "5"},
+    "num-str-exp": {"v": "1e1"},
+    "int-7": {"v": 7},
+    "int-1": {"v": 1},
+    "float-1": {"v": 1.0},
+    "int-0": {"v": 0},
+    "neg-zero": {"v": -0.0},
+    "true": {"v": True},
+    "false": {"v": False},
+    "null": {"v": None},
+    "missing": {"w": 1},
+    "empty-str": {"v": ""},
+    "word": {"v": "abc"},
+    "list": {"v": [1, 2]},
+    "list-text": {"v": "[1, 2]"},
+    "list-text-compact": {"v": "[1,2]"},
+    "dict": {"v": {"a": 1}},
+    "dict-text": {"v": '{"a": 1}'},
+    "big": {"v": 2**53 + 1},
+    "huge": {"v": 2**70},
+    "float-sum": {"v": 0.1 + 0.2},
+    "tenth": {"v": 0.1},
+    "unicode": {"v": "漢字 é 🔑"},
+    "escapes": {"v": 'tab\t "quoted" back\\slash\nnew / <&>'},
+    "one-str": {"v": "1"},
+    "true-str": {"v": "true"},
+    "null-str": {"v": "null"},
+}
+
+TRICKY_FILTERS = [
+    {"v": {"$gte": 10}},
+    {"v": {"$gt": 10}},
+    {"v": {"$lt": 10}},
+    {"v": {"$lte": 10}},
+    {"v": {"$gt": 0, "$lt": 2}},
+    {"v": {"$gte": 1.0, "$lte": 1}},
+    {"v": {"$gte": True}},
+    {"v": {"$lt": False}},
+    {"v": {"$gte": -0.0}},
+    {"v": {"$lt": float("inf")}},
+    {"v": {"$gt": float("nan")}},
+    {"v": {"$gte": 2**70}},
+    {"v": {"$gte": "5"}},
+    {"v": {"$lt": "abc"}},
+    {"v": 1},
+    {"v": 1.0},
+    {"v": True},
+    {"v": {"$eq": 1}},
+    {"v": 0},
+    {"v": 0.0},
+    {"v": False},
+    {"v": None},
+    {"v": {"$eq": None}},
+    {"v": {"$ne": None}},
+    {"v": {"$ne": 1}},
+    {"w": None},
+    {"v": "[1, 2]"},
+    {"v": "[1,2]"},
+    {"v": '{"a": 1}'},
+    {"v": [1, 2]},
+    {"v": {"a": 1}},
+    {"v": "abc"},
+    {"v": ""},
+    {"v": 2**53 + 1},
+    {"v": 2**53},
+    {"v": 2**70},
+    {"v": float(2**70)},
+    {"v": 0.30000000000000004},
+    {"v": 0.1},
+    {"v": "漢字 é 🔑"},
+    {"v": 'tab\t "quoted" back\\slash\nnew / <&>'},
+    {"v": "1"},
+    {"v": "true"},
+    {"v": "null"},
+    {"v": 1, "w": None},
+    {"v": {"$gte": 0}, "w": 1},
+]
+
+
+def stored(value):
+    """What a SQL store reads back: the value through JSON."""
+    return json.loads(json.dumps(value))
+
+
+async def assert_search_is_filter(store, namespace, items, filters):
+    for filter in filters:
+        matches = compile_filter(filter)
+        expected = {key for key, value in items.items() if matches(stored(value))}
+        found = await store.asearch(namespace, filter=filter, limit=100)
+        assert {i.key for i in found} == expected, filter
+
+
+async def test_filters_find_exactly_what_python_keeps(store: BaseStore):
+    await store.abatch([PutOp(("tricky",), k, v) for k, v in TRICKY_VALUES.items()])
+    # a few spelled out
+    gte10 = await store.asearch(("tricky",), filter={"v": {"$gte": 10}}, limit=100)
+    assert {i.key for i in gte10} == {"num-str-15", "num-str-padded", "num-str-exp", "big", "huge"}
+    ones = await store.asearch(("tricky",), filter={"v": 1}, limit=100)
+    assert {i.key for i in ones} == {"int-1", "float-1", "true"}
+    nones = await store.asearch(("tricky",), filter={"v": None}, limit=100)
+    assert {i.key for i in nones} == {"null", "missing"}
+    text = await store.asearch(("tricky",), filter={"v": "[1, 2]"}, limit=100)
+    assert {i.key for i in text} == {"list-text"}
+    await assert_search_is_filter(store, ("tricky",), TRICKY_VALUES, TRICKY_FILTERS)
+
+
+FILTER_KEYS = [
+    'a"b',
+    "a.b",
+    "x[0]",
+    "$.y",
+    "$eq",
+    "k'); DROP TABLE store; --",
+    "a/b",
+    "back\\slash",
+    "",
+    "sp ace",
+    "%_",
+    "1",
+    "true",
+    "null",
+    "1e3",
+    "é",
+    "clé 🔑",
+    "漢字",
+    "a\nb",
+    "<&>",
+]
+
+
+async def test_filter_keys_with_punctuation_unicode_and_dots(store: BaseStore):
+    items = {f"key{i}": {key: 1, "label": key} for i, key in enumerate(FILTER_KEYS)}
+    items["nested"] = {"a": {"b": 1}}  # reached by the dotted key "a.b"
+    items["nested-other"] = {"a": {"b": 2}, "a.b": "x"}  # the literal key wins
+    # json.dumps writes these keys twice; what is read back keeps the last
+    items["int-key"] = {1: "int", "1": "str"}
+    items["none-key"] = {None: "none", "null": "str"}
+    items["unicode-value"] = {"é": "漢字", "clé 🔑": 5}
+    await store.abatch([PutOp(("keys",), k, v) for k, v in items.items()])
+    filters = [{key: 1} for key in FILTER_KEYS]
+    filters += [{key: {"$gte": 1}} for key in FILTER_KEYS]
+    filters += [{key: key} for key in FILTER_KEYS] + [{"label": key} for key in FILTER_KEYS]
+    filters += [{"1": "str"}, {"1": "int"}, {"null": "str"}, {"null": None}]
+    filters += [{"é": "漢字"}, {"clé 🔑": {"$gt": 4}}, {"a.b": "x"}, {"a.b": 2}]
+    await assert_search_is_filter(store, ("keys",), items, filters)
+    assert {i.key for i in await store.asearch(("keys",), filter={"a.b": 1})} == {
+        "key1",
+        "nested",
+    }
+
+
+async def test_values_sqlite_json_cannot_read_are_still_searched(store: BaseStore):
+    if isinstance(store, (PostgresStore, AsyncPostgresStore)):
+        pytest.skip("jsonb refuses NaN")
+    await store.aput(("nan",), "nan", {"v": float("nan"), "tag": "x", "n": 3})
+    await store.aput(("nan",), "inf", {"v": float("inf"), "tag": "x", "n": 4})
+    await store.aput(("nan",), "plain", {"v": 1, "tag": "y", "n": 5})
+    assert {i.key for i in await store.asearch(("nan",), filter={"tag": "x"})} == {"nan", "inf"}
+    assert {i.key for i in await store.asearch(("nan",), filter={"n": {"$gte": 4}})} == {
+        "inf",
+        "plain",
+    }
+    assert {i.key for i in await store.asearch(("nan",), filter={"v": {"$gt": 0}})} == {
+        "inf",
+        "plain",
+    }
+
+
+async def test_paging_when_most_rows_fail_the_python_check(store: BaseStore):
+    # Every item passes what SQL can check ("kind"); only one in seven passes
+    # the nested condition, which Python checks.
+    await store.abatch(
+        [
+            PutOp(("pages",), f"k{i:02}", {"kind": "doc", "n": i, "meta": {"ok": i % 7 == 0}})
+            for i in range(60)
+        ]
+    )
+    wanted = {f"k{i:02}" for i in range(0, 60, 7)}
+    filter = {"kind": "doc", "meta": {"ok": True}}
+    pages = [
+        [i.key for i in await store.asearch(("pages",), filter=filter, limit=2, offset=offset)]
+        for offset in range(0, 12, 2)
+    ]
+    assert [len(page) for page in pages] == [2, 2, 2, 2, 1, 0]
+    assert {key for page in pages for key in page} == wanted
+    assert len(await store.asearch(("pages",), filter=filter, limit=100)) == 9
+    assert len(await store.asearch(("pages",), filter=filter, limit=3, offset=7)) == 2
+    # the same with a numeric condition SQL sees and a $ne it does not
+    ne = {"n": {"$gte": 10, "$ne": 11}, "meta": {"ok": True}}
+    assert {i.key for i in await store.asearch(("pages",), filter=ne, limit=3, offset=3)} <= wanted
+    assert len(await store.asearch(("pages",), filter=ne, limit=3, offset=3)) == 3
+    unfiltered = [await store.asearch(("pages",), limit=25, offset=o) for o in (0, 25, 50)]
+    assert [len(page) for page in unfiltered] == [25, 25, 10]
+    assert len({i.key for page in unfiltered for i in page}) == 60
+
+
+async def test_expired_rows_in_the_first_batch(store: BaseStore):
+    await store.abatch([PutOp(("exp",), f"live{i}", {"kind": "a", "n": i}) for i in range(4)])
+    # newer than the live items, so SQL returns them first (newest first)
+    await store.abatch(
+        [PutOp(("exp",), f"gone{i}", {"kind": "a", "n": i}, ttl=0.4 / 60) for i in range(6)]
+    )
+    await asyncio.sleep(0.7)
+    live = {f"live{i}" for i in range(4)}
+    page = await store.asearch(("exp",), filter={"kind": "a"}, limit=3)
+    assert len(page) == 3 and {i.key for i in page} <= live
+    assert {i.key for i in await store.asearch(("exp",), limit=3, offset=1)} <= live
+    assert {i.key for i in await store.asearch(("exp",), filter={"kind": "a"})} == live
+    assert {i.key for i in await store.asearch(("exp",), filter={"n": {"$lt": 2}})} == {
+        "live0",
+        "live1",
+    }
+
+
+class CountingCursor(sqlite3.Cursor):
+    def fetchall(self):
+        rows = super().fetchall()
+        self.connection.rows_read += len(rows)
+        return rows
+
+
+class CountingConnection(sqlite3.Connection):
+    """Counts the rows the store reads from SQLite."""
+
+    rows_read = 0
+
+    def cursor(self, factory=CountingCursor):
+        return super().cursor(factory)
+
+
+def test_sqlite_search_reads_about_a_page_not_the_namespace(tmp_path):
+    conn = sqlite3.connect(
+        tmp_path / "count.db",
+        factory=CountingConnection,
+        check_same_thread=False,
+        isolation_level=None,
+    )
+    try:
+        store = SqliteStore(conn)
+        store.setup()
+        store.batch(
+            [
+                PutOp(("big",), f"k{i}", {"kind": "rare" if i % 100 == 0 else "common", "n": i})
+                for i in range(1000)
+            ]
+            + [PutOp(("bigger",), f"k{i}", {"kind": "rare", "n": i}) for i in range(1000)]
+        )
+        conn.rows_read = 0
+        found = store.search(("big",), filter={"kind": "rare", "n": {"$gte": 500}}, limit=10)
+        assert {i.key for i in found} == {"k500", "k600", "k700", "k800", "k900"}
+        assert conn.rows_read < 50  # not the namespace's 1,000 rows
+        conn.rows_read = 0
+        assert len(store.search(("big",), limit=5, offset=5)) == 5
+        assert conn.rows_read < 50
+        conn.rows_read = 0
+        assert len(store.search(("big",), filter={"kind": "common"}, limit=10)) == 10
+        assert conn.rows_read < 50
+    finally:
+        conn.close()
+
+
+def test_sqlite_values_stored_as_blobs_are_filtered(tmp_path):
+    """The reference SqliteStore writes values as BLOBs (orjson bytes)."""
+    with SqliteStore.from_conn_string(str(tmp_path / "blob.db")) as store:
+        store.setup()
+        store.batch([PutOp(("b",), k, v) for k, v in TRICKY_VALUES.items()])
+        store.conn.execute("UPDATE store SET value = CAST(value AS BLOB)")
+        assert store.conn.execute("SELECT DISTINCT typeof(value) FROM store").fetchall() == [
+            ("blob",)
+        ]
+        for filter in TRICKY_FILTERS:
+            matches = compile_filter(filter)
+            expected = {k for k, v in TRICKY_VALUES.items() if matches(stored(v))}
+            assert {i.key for i in store.search(("b",), filter=filter, limit=100)} == expected
 
 
 async def test_semantic_search_ranking(store: BaseStore):
