@@ -371,12 +371,18 @@ def test_sqlite_search_reads_about_a_page_not_the_namespace(tmp_path):
         conn.close()
 
 
-def test_sqlite_values_stored_as_blobs_are_filtered(tmp_path):
-    """The reference SqliteStore writes values as BLOBs (orjson bytes)."""
+@pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16le"])
+def test_sqlite_values_stored_as_blobs_are_filtered(tmp_path, encoding):
+    """The reference SqliteStore writes values as BLOBs (orjson bytes, UTF-8
+    whatever the database's text encoding)."""
     with SqliteStore.from_conn_string(str(tmp_path / "blob.db")) as store:
+        store.conn.execute(f"PRAGMA encoding = '{encoding}'")
         store.setup()
         store.batch([PutOp(("b",), k, v) for k, v in TRICKY_VALUES.items()])
-        store.conn.execute("UPDATE store SET value = CAST(value AS BLOB)")
+        store.conn.executemany(
+            "UPDATE store SET value = ? WHERE key = ?",
+            [(json.dumps(v, ensure_ascii=False).encode(), k) for k, v in TRICKY_VALUES.items()],
+        )
         assert store.conn.execute("SELECT DISTINCT typeof(value) FROM store").fetchall() == [
             ("blob",)
         ]

@@ -175,7 +175,15 @@ def _sqlite(clause: Clause) -> _Rendered | None:
             term: _Term = (f"coalesce(json_type({_DOC}, ?), 'null') = 'null'", [path])
         elif isinstance(clause.operand, str):
             if _VERBATIM.issuperset(clause.operand):
-                first.append((f"instr({_DOC}, ?)", [f'"{clause.operand}"']))
+                # bytes in a BLOB (UTF-8 JSON, whatever the database's encoding)
+                needle = f'"{clause.operand}"'
+                first.append(
+                    (
+                        "CASE typeof(value) WHEN 'blob' THEN instr(value, ?) "
+                        "ELSE instr(value, ?) END",
+                        [needle.encode(), needle],
+                    )
+                )
             # strings extract as their text; arrays and objects as JSON text (kept)
             term = (f"{extract} = ?", [path, clause.operand])
         else:
