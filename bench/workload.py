@@ -198,35 +198,72 @@ def measure_serde() -> dict:
 
 # -- stores -----------------------------------------------------------------------------------
 
-STORE_ITEMS = 300
+STORE_ITEMS = 2_000
+STORE_NAMESPACES = 20  # ("users", "u0") .. ("users", "u19"), 100 items each
+STORE_SEARCHES = 500
 
 
 def letters(texts):
     return [[float(t.count(c)) for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts]
 
 
+def store_item(i: int) -> tuple[tuple[str, str], str, dict]:
+    value = {
+        "text": f"note number {i} about topic {i % 7}",
+        "n": 10_000 + i,  # five digits: the reference PostgresStore orders numbers as text
+        "topic": f"t{i % 7}",
+        "tag": f"g{i % 50}",
+    }
+    return ("users", f"u{i % STORE_NAMESPACES}"), f"k{i}", value
+
+
+def store_searches() -> list[tuple[tuple[str, ...], dict, int]]:
+    """Selective searches with limit=10, and how many items each must return.
+
+    Three in four look in one user's namespace (100 items) for one topic and
+    a minimum `n` (7 to 11 matches); one in four looks across every user
+    for a tag that 40 of the 2,000 items carry."""
+    items = [store_item(i) for i in range(STORE_ITEMS)]
+    searches = []
+    for j in range(STORE_SEARCHES):
+        if j % 4 == 3:
+            tag = f"g{j % 50}"
+            prefix: tuple[str, ...] = ("users",)
+            filter: dict = {"tag": tag}
+            hits = sum(value["tag"] == tag for _, _, value in items)
+        else:
+            user, topic, least = f"u{j % STORE_NAMESPACES}", f"t{j % 7}", 10_500 + j
+            prefix = ("users", user)
+            filter = {"topic": topic, "n": {"$gte": least}}
+            hits = sum(
+                ns[1] == user and value["topic"] == topic and value["n"] >= least
+                for ns, _, value in items
+            )
+        searches.append((prefix, filter, min(hits, 10)))
+    return searches
+
+
 def measure_store(store) -> dict:
+    items = [store_item(i) for i in range(STORE_ITEMS)]
     start = time.perf_counter()
-    for i in range(STORE_ITEMS):
-        store.put(
-            ("users", f"u{i % 10}"),
-            f"k{i}",
-            {"text": f"note number {i} about topic {i % 7}", "n": i},
-        )
+    for namespace, key, value in items:
+        store.put(namespace, key, value)
     put_s = time.perf_counter() - start
     start = time.perf_counter()
-    for i in range(STORE_ITEMS):
-        store.get(("users", f"u{i % 10}"), f"k{i}")
+    for namespace, key, _ in items:
+        store.get(namespace, key)
     get_s = time.perf_counter() - start
-    searches = 30
+    searches = store_searches()
     start = time.perf_counter()
-    for i in range(searches):
-        store.search(("users", f"u{i % 10}"), filter={"n": {"$gte": i}}, limit=10)
+    results = [store.search(prefix, filter=filter, limit=10) for prefix, filter, _ in searches]
     search_s = time.perf_counter() - start
+    for (prefix, filter, expected), found in zip(searches, results):
+        if len(found) != expected:
+            raise AssertionError(f"search {prefix} {filter}: {len(found)} items, not {expected}")
     return {
         "store put/s": STORE_ITEMS / put_s,
         "store get/s": STORE_ITEMS / get_s,
-        "store search/s": searches / search_s,
+        "store search/s": len(searches) / search_s,
     }
 
 
