@@ -3,12 +3,13 @@
 The stores of `langgraph-checkpoint-sqlite` and `-postgres` keep the reference
 tables (`store`, plus `store_vectors` for semantic search). Their sync and
 async classes only run these plans (see `langgraph.checkpoint.base.plan`);
-the SQL differs between the two databases only in the placeholder and how
-JSON values are bound, which `Dialect` carries.
+what differs between the two databases (placeholders, JSON binding and access,
+how similarity is scored) is carried by `Dialect`.
 
-Filters, TTL expiry and similarity ranking are applied in Python to the rows
-of the namespace prefix being searched, so user-supplied filter keys and
-values never become SQL text.
+Searches narrow what they read in SQL (the namespace prefix through its index,
+a filter pre-filter from `sqlfilters` with every key and value bound as a
+parameter, a LIMIT), then `compile_filter` and the TTL check decide in Python
+on each row read, so the SQL side can only ever widen what is read.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from langgraph.store.base import (
     ensure_embeddings,
     namespace_matches,
     queries_to_embed,
+    sqlfilters,
     texts_to_embed,
     validate_op_namespace,
 )
@@ -273,7 +275,6 @@ def _under(dialect: Dialect, prefix: str) -> tuple[str, list[Any]]:
 def _search(
     dialect: Dialect, op: SearchOp, vectors_enabled: bool, query_vectors: dict[str, list[float]]
 ) -> Plan[list[SearchItem]]:
-    from langgraph.store.base import sqlfilters
 
     prefix = namespace_key(op.namespace_prefix)
     where, params = _under(dialect, prefix)
