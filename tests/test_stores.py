@@ -412,6 +412,55 @@ async def test_semantic_search_ranking(store: BaseStore):
     assert results[0].score == pytest.approx(expected, abs=1e-5)
 
 
+WORDS = (
+    "apple banana cherry dates elderberry fig grape honeydew kiwi lemon mango nectarine "
+    "orange papaya quince raspberry strawberry tangerine ugli vanilla watermelon yam zucchini"
+).split()
+
+
+async def test_ranked_pages_match_the_in_memory_store(store: BaseStore):
+    expected = InMemoryStore(index=INDEX)
+    for target in (store, expected):
+        for i, word in enumerate(WORDS):
+            await target.aput(
+                ("fruit", f"g{i % 3}"),
+                word,
+                {"text": f"{word} {word[::2]}", "n": i},
+                index=False if i % 7 == 0 else None,
+            )
+    cases = [
+        ("zz", None, 0, 10),
+        ("berry", {"n": {"$gte": 5}}, 0, 3),
+        ("berry", {"n": {"$gte": 5}}, 3, 3),
+        ("melon", {"n": {"$lt": 20}}, 2, 5),
+        ("an", None, 0, 30),
+    ]
+    for query, filter, offset, limit in cases:
+        for namespace in [("fruit",), ("fruit", "g1")]:
+            got = await store.asearch(
+                namespace, query=query, filter=filter, offset=offset, limit=limit
+            )
+            want = await expected.asearch(
+                namespace, query=query, filter=filter, offset=offset, limit=limit
+            )
+            case = (query, filter, offset, limit, namespace)
+            # The same scores in the same order, the same item wherever its
+            # score is not tied (ties may be broken either way); then the
+            # unscored ones (items put with index=False).
+            got_scored = [(r.score, r.key) for r in got if r.score is not None]
+            want_scored = [(r.score, r.key) for r in want if r.score is not None]
+            assert [s for s, _ in got_scored] == pytest.approx(
+                [s for s, _ in want_scored], abs=1e-5
+            ), case
+            all_scores = [r.score for r in await expected.asearch(("fruit",), query=query)]
+            for (score, key), (_, want_key) in zip(got_scored, want_scored):
+                if sum(abs(score - other) < 1e-5 for other in all_scores if other) == 1:
+                    assert key == want_key, case
+            assert {r.key for r in got if r.score is None} == {
+                r.key for r in want if r.score is None
+            }, case
+
+
 async def test_list_namespaces(store: BaseStore):
     for ns in [("a", "b", "c"), ("a", "b", "d"), ("a", "x", "c"), ("z", "c")]:
         await store.aput(ns, "k", {"v": 1})

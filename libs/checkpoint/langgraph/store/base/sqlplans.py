@@ -303,10 +303,35 @@ def _search(
         return kept
 
     ranked = bool(op.query and vectors_enabled and op.query in query_vectors)
-    if ranked:  # every candidate is scored below
+    scored_in_sql = ranked and dialect.similarity_sql is not None
+    if scored_in_sql:
+        # The database scores each item (its best field) and orders by it;
+        # items without vectors follow, newest first.
+        select = (
+            f"SELECT {_COLUMNS}, score FROM store LEFT JOIN (SELECT prefix AS vprefix, "
+            f"key AS vkey, max({dialect.similarity_sql}) AS score FROM store_vectors{where} "
+            f"GROUP BY prefix, key) AS scored ON vprefix = prefix AND vkey = key{where}{prefilter} "
+            "ORDER BY score IS NULL, score DESC, updated_at DESC, prefix, key"
+        )
+        query_vector = dialect.pack_vector(query_vectors[op.query])
+        select_params = [query_vector, *params, *select_params]
+    scores: dict[tuple[str, str], float] = {}
+    if ranked and not scored_in_sql:
         rows = yield Query(dialect.sql(select), select_params)
         at = now()
         candidates = keep(rows, at, None)
+        vector_rows = yield Query(
+            dialect.sql(f"SELECT prefix, key, embedding FROM store_vectors{where}"), params
+        )
+        similarities = cosine_similarities(
+            query_vectors[op.query], [unpack_vector(r[2]) for r in vector_rows]
+        )
+        for (vprefix, vkey, _), score in zip(vector_rows, similarities):
+            if score > scores.get((vprefix, vkey), float("-inf")):
+                scores[(vprefix, vkey)] = score
+        candidates.sort(
+            key=lambda pair: scores.get((pair[0][0], pair[0][1]), float("-inf")), reverse=True
+        )
     else:
         # The pre-filter may let through rows the filter rejects, and expired
         # rows are dropped here: ask for a page's worth, then for 4 times more
@@ -321,31 +346,10 @@ def _search(
             if len(candidates) >= wanted or len(rows) < limit or limit >= most:
                 break
             limit = min(limit * 4, most)
-    scores: dict[tuple[str, str], float] = {}
-    if ranked:
-        query_vector = query_vectors[op.query]
-        if dialect.similarity_sql:
-            vector_rows = yield Query(
-                dialect.sql(
-                    f"SELECT prefix, key, max({dialect.similarity_sql}) FROM store_vectors{where} "
-                    "GROUP BY prefix, key"
-                ),
-                [dialect.pack_vector(query_vector), *params],
-            )
-            scores = {(vprefix, vkey): float(score) for vprefix, vkey, score in vector_rows}
-        else:
-            vector_rows = yield Query(
-                dialect.sql(f"SELECT prefix, key, embedding FROM store_vectors{where}"), params
-            )
-            similarities = cosine_similarities(
-                query_vector, [unpack_vector(r[2]) for r in vector_rows]
-            )
-            for (vprefix, vkey, _), score in zip(vector_rows, similarities):
-                if score > scores.get((vprefix, vkey), float("-inf")):
-                    scores[(vprefix, vkey)] = score
-        candidates.sort(
-            key=lambda pair: scores.get((pair[0][0], pair[0][1]), float("-inf")), reverse=True
-        )
+        if scored_in_sql:
+            scores = {
+                (row[0], row[1]): float(row[7]) for row, _ in candidates if row[7] is not None
+            }
     page = candidates[op.offset : op.offset + op.limit]
     if op.refresh_ttl:
         yield from _refresh(dialect, [(row[0], row[1], row[6]) for row, _ in page], at)
