@@ -272,54 +272,69 @@ def _under(dialect: Dialect, prefix: str) -> tuple[str, list[Any]]:
     return " WHERE (prefix = ? OR prefix LIKE ? ESCAPE '\\')", [prefix, like_prefix(prefix)]
 
 
+_MOST = 2**62  # a LIMIT both databases take
+
+
 def _search(
     dialect: Dialect, op: SearchOp, vectors_enabled: bool, query_vectors: dict[str, list[float]]
 ) -> Plan[list[SearchItem]]:
-
     prefix = namespace_key(op.namespace_prefix)
     where, params = _under(dialect, prefix)
     matches = compile_filter(op.filter)
     # SQL narrows the rows with what it can translate of the filter (a superset
     # of the matches, keys and values bound as parameters); Python decides.
     prefilter, prefilter_params = sqlfilters.where(dialect.name, op.filter)
-    if prefilter:
-        prefilter = (" AND " if where else " WHERE ") + prefilter
+    narrowed = where + ((" AND " if where else " WHERE ") + prefilter if prefilter else "")
+    narrowed_params = [*params, *prefilter_params]
     # Newest first; prefix and key break ties, so that pages asked with
     # different LIMITs (offset paging) agree on one order.
-    select = f"SELECT {_COLUMNS} FROM store{where}{prefilter} ORDER BY updated_at DESC, prefix, key"
-    select_params = [*params, *prefilter_params]
+    newest = "updated_at DESC, prefix, key"
+    wanted = op.offset + op.limit
+    kept: list[tuple[Sequence[Any], Any]] = []  # (row, value), in result order
+    seen: set[tuple[str, str]] = set()
 
-    def keep(rows: Sequence[Sequence[Any]], at: datetime, wanted: int | None) -> list:
-        """(row, value) of the live rows the filter matches, in order (`wanted` at most)."""
-        kept: list[tuple[Sequence[Any], Any]] = []
+    def keep(rows: Sequence[Sequence[Any]], at: datetime, most: int | None) -> None:
+        """Add the live, matching rows not seen yet (`most` in all, at most).
+        A row without a document (value NULL) is a vector the SQL side left
+        out (pre-filter, or no item): skipped."""
         for row in rows:
-            if _expired(row, at):
+            if row[2] is None or (row[0], row[1]) in seen or _expired(row, at):
                 continue
+            seen.add((row[0], row[1]))
             value = _value(row)
             if matches(value):
                 kept.append((row, value))
-                if wanted is not None and len(kept) >= wanted:
-                    break
-        return kept
+                if most is not None and len(kept) >= most:
+                    return
 
-    ranked = bool(op.query and vectors_enabled and op.query in query_vectors)
-    scored_in_sql = ranked and dialect.similarity_sql is not None
-    if scored_in_sql:
-        # The database scores each item (its best field) and orders by it;
-        # items without vectors follow, newest first.
-        select = (
-            f"SELECT {_COLUMNS}, score FROM store LEFT JOIN (SELECT prefix AS vprefix, "
-            f"key AS vkey, max({dialect.similarity_sql}) AS score FROM store_vectors{where} "
-            f"GROUP BY prefix, key) AS scored ON vprefix = prefix AND vkey = key{where}{prefilter} "
-            "ORDER BY score IS NULL, score DESC, updated_at DESC, prefix, key"
-        )
-        query_vector = dialect.pack_vector(query_vectors[op.query])
-        select_params = [query_vector, *params, *select_params]
+    def page(select: Callable[[int], tuple[str, list[Any]]]) -> Plan[datetime]:
+        """Fill `kept` up to `wanted` from `select(limit)`. Python may reject
+        rows SQL let through, so when the page is short and SQL returned all
+        it was asked for, ask again for 4 times more."""
+        base, base_seen = list(kept), set(seen)
+        limit = min(max(wanted - len(kept), 1), _MOST)
+        while True:
+            sql, sql_params = select(limit)
+            rows = yield Query(dialect.sql(sql), sql_params)
+            at = now()
+            kept[:] = base
+            seen.clear()
+            seen.update(base_seen)
+            keep(rows, at, wanted)
+            if len(kept) >= wanted or len(rows) < limit or limit >= _MOST:
+                return at
+            limit = min(limit * 4, _MOST)
+
     scores: dict[tuple[str, str], float] = {}
-    if ranked and not scored_in_sql:
-        rows = yield Query(dialect.sql(select), select_params)
+    ranked = bool(op.query and vectors_enabled and op.query in query_vectors)
+    if ranked and dialect.similarity_sql is None:
+        # Scored here: every candidate is read, then ranked.
+        rows = yield Query(
+            dialect.sql(f"SELECT {_COLUMNS} FROM store{narrowed} ORDER BY {newest}"),
+            narrowed_params,
+        )
         at = now()
-        candidates = keep(rows, at, None)
+        keep(rows, at, None)
         vector_rows = yield Query(
             dialect.sql(f"SELECT prefix, key, embedding FROM store_vectors{where}"), params
         )
@@ -329,32 +344,40 @@ def _search(
         for (vprefix, vkey, _), score in zip(vector_rows, similarities):
             if score > scores.get((vprefix, vkey), float("-inf")):
                 scores[(vprefix, vkey)] = score
-        candidates.sort(
-            key=lambda pair: scores.get((pair[0][0], pair[0][1]), float("-inf")), reverse=True
-        )
+        kept.sort(key=lambda pair: -scores.get((pair[0][0], pair[0][1]), float("-inf")))
+    elif ranked:
+        # The database scores the vectors and returns the best rows with their
+        # documents (NULL where the pre-filter says no), best first: an item's
+        # first row is its best field.
+        query_vector = dialect.pack_vector(query_vectors[op.query])
+        on_filter = f" AND {prefilter}" if prefilter else ""
+
+        def best_vectors(limit: int) -> tuple[str, list[Any]]:
+            return (
+                f"SELECT {_COLUMNS}, score FROM (SELECT prefix AS vprefix, key AS vkey, "
+                f"{dialect.similarity_sql} AS score FROM store_vectors{where} "
+                "ORDER BY score DESC, vprefix, vkey LIMIT ?) AS best LEFT JOIN store "
+                f"ON prefix = vprefix AND key = vkey{on_filter} ORDER BY score DESC, vprefix, vkey",
+                [query_vector, *params, limit, *prefilter_params],
+            )
+
+        at = yield from page(best_vectors)
+        scores = {(row[0], row[1]): float(row[7]) for row, _ in kept}
+        if len(kept) < wanted:  # then the items without vectors
+            unscored = (
+                f"SELECT {_COLUMNS} FROM store{narrowed}{' AND' if narrowed else ' WHERE'} "
+                "NOT EXISTS (SELECT 1 FROM store_vectors AS v WHERE v.prefix = store.prefix "
+                f"AND v.key = store.key) ORDER BY {newest} LIMIT ?"
+            )
+            at = yield from page(lambda limit: (unscored, [*narrowed_params, limit]))
     else:
-        # The pre-filter may let through rows the filter rejects, and expired
-        # rows are dropped here: ask for a page's worth, then for 4 times more
-        # each time the page is short and SQL had more to give.
-        most = 2**62  # a LIMIT both databases take
-        wanted = op.offset + op.limit
-        limit = min(max(wanted, 1), most)
-        while True:
-            rows = yield Query(dialect.sql(f"{select} LIMIT ?"), [*select_params, limit])
-            at = now()
-            candidates = keep(rows, at, wanted)
-            if len(candidates) >= wanted or len(rows) < limit or limit >= most:
-                break
-            limit = min(limit * 4, most)
-        if scored_in_sql:
-            scores = {
-                (row[0], row[1]): float(row[7]) for row, _ in candidates if row[7] is not None
-            }
-    page = candidates[op.offset : op.offset + op.limit]
+        select = f"SELECT {_COLUMNS} FROM store{narrowed} ORDER BY {newest} LIMIT ?"
+        at = yield from page(lambda limit: (select, [*narrowed_params, limit]))
+    result = kept[op.offset : op.offset + op.limit]
     if op.refresh_ttl:
-        yield from _refresh(dialect, [(row[0], row[1], row[6]) for row, _ in page], at)
+        yield from _refresh(dialect, [(row[0], row[1], row[6]) for row, _ in result], at)
     return [
-        _item(row, SearchItem, value, score=scores.get((row[0], row[1]))) for row, value in page
+        _item(row, SearchItem, value, score=scores.get((row[0], row[1]))) for row, value in result
     ]
 
 
