@@ -9,6 +9,7 @@ async twins) works, and plain functions are wrapped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import json
 from abc import ABC, abstractmethod
@@ -142,6 +143,12 @@ def tokenize_path(path: str) -> list[str]:
 
     Supports `[*]` (every element) and `{x,y}` (several keys at one level).
     """
+    return list(_tokens(path))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tokens(path: str) -> tuple[str, ...]:
+    # An index has a few field paths, split again for every put.
     tokens: list[str] = []
     current: list[str] = []
     depth = 0
@@ -166,7 +173,7 @@ def tokenize_path(path: str) -> list[str]:
             current.append(char)
     if current:
         tokens.append("".join(current))
-    return tokens
+    return tuple(tokens)
 
 
 def get_text_at_path(obj: Any, path: str | list[str]) -> list[str]:
@@ -177,7 +184,7 @@ def get_text_at_path(obj: Any, path: str | list[str]) -> list[str]:
     """
     if not path or path == "$":
         return [_as_text(obj)]
-    tokens = tokenize_path(path) if isinstance(path, str) else path
+    tokens = _tokens(path) if isinstance(path, str) else path
     found: list[str] = []
 
     def walk(value: Any, position: int) -> None:
