@@ -461,6 +461,20 @@ async def test_ranked_pages_match_the_in_memory_store(store: BaseStore):
             }, case
 
 
+async def test_every_element_of_a_list_field_is_embedded(store: BaseStore):
+    await store.aput(("tags",), "t", {"tags": ["apple", "zzz zebra"]}, index=["tags[*]"])
+    await store.aput(("tags",), "t2", {"tags": ["kiwi"]}, index=["tags[*]"])
+    await store.aput(("tags",), "t", {"tags": ["apple", "zzz zebra"]}, index=["tags[*]"])
+    [best] = await store.asearch(("tags",), query="zz", limit=1)
+    [query], [zebra] = letters(["zz"]), letters(["zzz zebra"])
+    expected = sum(a * b for a, b in zip(query, zebra)) / (
+        sum(a * a for a in query) ** 0.5 * sum(b * b for b in zebra) ** 0.5
+    )
+    assert best.key == "t" and best.score == pytest.approx(expected, abs=1e-5)
+    [best] = await store.asearch(("tags",), query="apple", limit=1)
+    assert best.key == "t" and best.score == pytest.approx(1.0, abs=1e-5)  # the first element
+
+
 async def test_list_namespaces(store: BaseStore):
     for ns in [("a", "b", "c"), ("a", "b", "d"), ("a", "x", "c"), ("z", "c")]:
         await store.aput(ns, "k", {"v": 1})

@@ -216,24 +216,70 @@ def _put(
     vectors_enabled: bool,
 ) -> Plan[None]:
     prefix = namespace_key(op.namespace)
+    one_statement = vectors_enabled and dialect.name == "postgres"
     if op.value is None:
-        yield Execute(
-            dialect.sql("DELETE FROM store WHERE prefix = ? AND key = ?"), (prefix, op.key)
-        )
+        delete = "DELETE FROM store WHERE prefix = ? AND key = ?"
+        if one_statement:
+            yield Execute(
+                dialect.sql(
+                    "WITH vectors AS (DELETE FROM store_vectors WHERE prefix = ? AND key = ?) "
+                    + delete
+                ),
+                (prefix, op.key, prefix, op.key),
+            )
+            return
+        yield Execute(dialect.sql(delete), (prefix, op.key))
         if vectors_enabled:
             yield from _delete_vectors(dialect, prefix, op.key)
         return
     at = now()
     expires_at = dialect.timestamp(at + timedelta(minutes=op.ttl)) if op.ttl is not None else None
     stamp = dialect.timestamp(at)
-    yield Execute(
-        dialect.sql(
-            "INSERT INTO store (prefix, key, value, created_at, updated_at, expires_at, ttl_minutes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (prefix, key) DO UPDATE SET value = excluded.value, "
-            "updated_at = excluded.updated_at, expires_at = excluded.expires_at, ttl_minutes = excluded.ttl_minutes"
-        ),
-        (prefix, op.key, dialect.dump_value(dict(op.value)), stamp, stamp, expires_at, op.ttl),
+    upsert = (
+        "INSERT INTO store (prefix, key, value, created_at, updated_at, expires_at, ttl_minutes) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (prefix, key) DO UPDATE SET value = excluded.value, "
+        "updated_at = excluded.updated_at, expires_at = excluded.expires_at, ttl_minutes = excluded.ttl_minutes"
     )
+    upsert_params = (
+        prefix,
+        op.key,
+        dialect.dump_value(dict(op.value)),
+        stamp,
+        stamp,
+        expires_at,
+        op.ttl,
+    )
+    if one_statement:
+        # The item, its stale vectors out and its new ones in, in one round
+        # trip and one implicit transaction (data-modifying CTEs).
+        vectors = vectors or []
+        yield Execute(
+            dialect.sql(
+                f"WITH item AS ({upsert}), stale AS (DELETE FROM store_vectors WHERE prefix = ? "
+                "AND key = ? AND NOT (field_name = ANY(?))) "
+                "INSERT INTO store_vectors (prefix, key, field_name, embedding, created_at, updated_at) "
+                "SELECT ?, ?, field, ARRAY(SELECT x::real FROM jsonb_array_elements_text(embedding) "
+                "WITH ORDINALITY AS e(x, i) ORDER BY i), ?, ? "
+                "FROM jsonb_to_recordset(?) AS v(field text, embedding jsonb) "
+                "ON CONFLICT (prefix, key, field_name) DO UPDATE SET "
+                "embedding = excluded.embedding, updated_at = excluded.updated_at"
+            ),
+            (
+                *upsert_params,
+                prefix,
+                op.key,
+                [field for field, _ in vectors],
+                prefix,
+                op.key,
+                stamp,
+                stamp,
+                dialect.dump_value(
+                    [{"field": f, "embedding": [float(x) for x in v]} for f, v in vectors]
+                ),
+            ),
+        )
+        return
+    yield Execute(dialect.sql(upsert), upsert_params)
     if not vectors_enabled:
         return
     yield from _delete_vectors(dialect, prefix, op.key)
@@ -405,6 +451,27 @@ def sweep_plan(dialect: Dialect, vectors_enabled: bool) -> Plan[int]:
     return len(expired)
 
 
+def vectors_by_field(
+    texts: list[tuple[int, str, str]], vectors: list[list[float]]
+) -> dict[int, list[tuple[str, list[float]]]]:
+    """Each put's (field name, vector) pairs. A path that found several texts
+    (`tags[*]`) names them `tags[*].0`, `tags[*].1`..., as the reference does,
+    so that every stored field name is distinct."""
+    counts: dict[tuple[int, str], int] = {}
+    for position, path, _ in texts:
+        counts[(position, path)] = counts.get((position, path), 0) + 1
+    seen: dict[tuple[int, str], int] = {}
+    embedded: dict[int, list[tuple[str, list[float]]]] = {}
+    for (position, path, _), vector in zip(texts, vectors):
+        field = path
+        if counts[(position, path)] > 1:
+            n = seen.get((position, path), 0)
+            seen[(position, path)] = n + 1
+            field = f"{path}.{n}"
+        embedded.setdefault(position, []).append((field, vector))
+    return embedded
+
+
 # -- what the SQL store classes share ---------------------------------------------------------
 
 
@@ -454,9 +521,7 @@ class PlannedStore:
         vectors: list[list[float]],
         query_vectors: dict[str, list[float]],
     ) -> Plan[list[Result]]:
-        embedded: dict[int, list[tuple[str, list[float]]]] = {}
-        for (position, path, _), vector in zip(texts, vectors):
-            embedded.setdefault(position, []).append((path, vector))
+        embedded = vectors_by_field(texts, vectors)
         return batch_plan(
             self.dialect,
             ops,
@@ -470,10 +535,14 @@ class PlannedStore:
 
     def _needs_transaction(self, ops: Sequence[Op]) -> bool:
         """One operation is one statement (plus an idempotent TTL refresh),
-        except a put that also rewrites its vectors."""
+        except a put that also rewrites its vectors, outside Postgres."""
         if len(ops) != 1:
             return len(ops) > 1
-        return self.index_config is not None and isinstance(ops[0], PutOp)
+        return (
+            self.index_config is not None
+            and isinstance(ops[0], PutOp)
+            and self.dialect.name != "postgres"
+        )
 
     def _sweep_interval(self, minutes: int | None) -> float:
         return 60 * (minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5)
