@@ -500,6 +500,27 @@ def texts_to_embed(ops: Sequence[Op], index: IndexConfig | None) -> list[tuple[i
     return found
 
 
+def vectors_by_field(
+    texts: list[tuple[int, str, str]], vectors: list[list[float]]
+) -> dict[int, list[tuple[str, list[float]]]]:
+    """Each put's (field name, vector) pairs. A path that found several texts
+    (`tags[*]`) names them `tags[*].0`, `tags[*].1`..., as the reference does,
+    so that every stored field name is distinct."""
+    counts: dict[tuple[int, str], int] = {}
+    for position, path, _ in texts:
+        counts[(position, path)] = counts.get((position, path), 0) + 1
+    seen: dict[tuple[int, str], int] = {}
+    embedded: dict[int, list[tuple[str, list[float]]]] = {}
+    for (position, path, _), vector in zip(texts, vectors):
+        field = path
+        if counts[(position, path)] > 1:
+            n = seen.get((position, path), 0)
+            seen[(position, path)] = n + 1
+            field = f"{path}.{n}"
+        embedded.setdefault(position, []).append((field, vector))
+    return embedded
+
+
 def queries_to_embed(ops: Sequence[Op], index: IndexConfig | None) -> list[str]:
     """The distinct search queries of a batch that need a query vector."""
     if index is None:

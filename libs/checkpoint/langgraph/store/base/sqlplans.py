@@ -43,6 +43,7 @@ from langgraph.store.base import (
     sqlfilters,
     texts_to_embed,
     validate_op_namespace,
+    vectors_by_field,
 )
 
 
@@ -449,27 +450,6 @@ def sweep_plan(dialect: Dialect, vectors_enabled: bool) -> Plan[int]:
         if vectors_enabled:
             yield from _delete_vectors(dialect, prefix, key)
     return len(expired)
-
-
-def vectors_by_field(
-    texts: list[tuple[int, str, str]], vectors: list[list[float]]
-) -> dict[int, list[tuple[str, list[float]]]]:
-    """Each put's (field name, vector) pairs. A path that found several texts
-    (`tags[*]`) names them `tags[*].0`, `tags[*].1`..., as the reference does,
-    so that every stored field name is distinct."""
-    counts: dict[tuple[int, str], int] = {}
-    for position, path, _ in texts:
-        counts[(position, path)] = counts.get((position, path), 0) + 1
-    seen: dict[tuple[int, str], int] = {}
-    embedded: dict[int, list[tuple[str, list[float]]]] = {}
-    for (position, path, _), vector in zip(texts, vectors):
-        field = path
-        if counts[(position, path)] > 1:
-            n = seen.get((position, path), 0)
-            seen[(position, path)] = n + 1
-            field = f"{path}.{n}"
-        embedded.setdefault(position, []).append((field, vector))
-    return embedded
 
 
 # -- what the SQL store classes share ---------------------------------------------------------

@@ -34,6 +34,7 @@ from langgraph.store.base import (
     texts_to_embed,
     tokenize_path,
     validate_op_namespace,
+    vectors_by_field,
 )
 from langgraph.store.base.embed import aembed_query, aembed_texts
 
@@ -99,12 +100,15 @@ class InMemoryStore(BaseStore):
         ttl: float | None | NotProvided = NOT_PROVIDED,
     ) -> None:
         op = self._put_op(namespace, key, value, index, ttl)
-        if self.embeddings is not None:
-            self.batch([op])  # needs embedding first
-            return
+        vectors = []
+        if self.embeddings is not None:  # embedded before the lock is taken
+            texts = texts_to_embed([op], self.index_config)
+            if texts:
+                embedded = self.embeddings.embed_documents([t for _, _, t in texts])
+                vectors = vectors_by_field(texts, embedded).get(0, [])
         with self._lock:  # _put_op validated the namespace (the stricter put rules)
             self._drop_expired()
-            self._put(op, [])
+            self._put(op, vectors)
 
     # -- batch --
 
@@ -148,9 +152,7 @@ class InMemoryStore(BaseStore):
         vectors: list[list[float]],
         query_vectors: dict[str, list[float]],
     ) -> list[Result]:
-        embedded: dict[int, list[tuple[str, list[float]]]] = {}
-        for (position, path, _), vector in zip(texts, vectors):
-            embedded.setdefault(position, []).append((path, vector))
+        embedded = vectors_by_field(texts, vectors)
         results: list[Result] = [None] * len(ops)
         with self._lock:
             self._drop_expired()
