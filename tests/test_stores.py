@@ -412,10 +412,31 @@ async def test_semantic_search_ranking(store: BaseStore):
     assert results[0].score == pytest.approx(expected, abs=1e-5)
 
 
-WORDS = (
-    "apple banana cherry dates elderberry fig grape honeydew kiwi lemon mango nectarine "
-    "orange papaya quince raspberry strawberry tangerine ugli vanilla watermelon yam zucchini"
-).split()
+WORDS = [
+    "apple",
+    "banana",
+    "cherry",
+    "dates",
+    "elderberry",
+    "fig",
+    "grape",
+    "honeydew",
+    "kiwi",
+    "lemon",
+    "mango",
+    "nectarine",
+    "orange",
+    "papaya",
+    "quince",
+    "raspberry",
+    "strawberry",
+    "tangerine",
+    "ugli",
+    "vanilla",
+    "watermelon",
+    "yam",
+    "zucchini",
+]
 
 
 async def test_ranked_pages_match_the_in_memory_store(store: BaseStore):
