@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from testsupport.postgres_server import ThrowawayPostgres  # noqa: E402
+from testsupport.postgres_server import ThrowawayPostgres, pgvector_postgres  # noqa: E402
 
 WORKLOAD = REPO / "bench" / "workload.py"
 REFVENV = Path(
@@ -46,6 +46,9 @@ SAVERS = [
     "store_memory",
     "store_sqlite",
     "store_postgres",
+    "vector_memory",
+    "vector_sqlite",
+    "vector_postgres",
 ]
 METRICS = [
     "serde round trips/s (120 msgs)",
@@ -57,7 +60,32 @@ METRICS = [
     "store put/s",
     "store get/s",
     "store search/s",
+    "store semantic put/s",
+    "store semantic search/s",
+    "semantic results/search (of 10)",
 ]
+
+
+class Servers:
+    """The throwaway PostgreSQL servers, each started when first asked for:
+    Debian's for the savers and stores, the pgvector one for semantic search
+    (the reference store needs pgvector for it)."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, ThrowawayPostgres] = {}
+
+    def __getitem__(self, name: str) -> ThrowawayPostgres:
+        if name not in self._started:
+            server = pgvector_postgres() if name == "pgvector" else ThrowawayPostgres()
+            self._started[name] = server.__enter__()
+        return self._started[name]
+
+    def __enter__(self) -> Servers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for server in self._started.values():
+            server.stop()
 
 
 def progress(text: str) -> None:
@@ -74,11 +102,12 @@ def reference_python() -> str:
     return str(python)
 
 
-def measure(python: str, saver: str, postgres: ThrowawayPostgres | None) -> dict:
+def measure(python: str, saver: str, servers: Servers) -> dict:
     with tempfile.TemporaryDirectory() as directory:
         command = [python, str(WORKLOAD), "--saver", saver, "--dir", directory]
         if "postgres" in saver:
-            command += ["--uri", postgres.new_database("bench")]
+            server = servers["pgvector" if saver.startswith("vector_") else "postgres"]
+            command += ["--uri", server.new_database("bench")]
         out = subprocess.run(command, capture_output=True, text=True, cwd=directory)
         if out.returncode != 0:
             raise RuntimeError(f"{saver} failed under {python}:\n{out.stderr[-2000:]}")
@@ -113,13 +142,13 @@ def main() -> None:
     if args.compare:
         sides["reference"] = reference_python()
     results: dict[str, dict[str, dict]] = {side: {} for side in sides}
-    with ThrowawayPostgres() as postgres:
+    with Servers() as servers:
         for saver in savers:
             runs: dict[str, list] = {side: [] for side in sides}
             for round_ in range(args.rounds):
                 for side, python in sides.items():  # alternate sides within a round
                     progress(f"\r{saver:<15} round {round_ + 1}/{args.rounds} {side:<10}")
-                    runs[side].append(measure(python, saver, postgres))
+                    runs[side].append(measure(python, saver, servers))
             for side in sides:
                 results[side][saver] = best(runs[side])
             progress("\n")
