@@ -197,3 +197,33 @@ def test_connection_in_default_transaction_mode_commits_every_call(tmp_path):
             assert other.execute("SELECT count(*) FROM store").fetchone() == (1,)
     finally:
         conn.close()
+
+
+def test_reference_read_our_vector_store_as_we_do(tmp_path):
+    """`ours-store-vectors.db` was written by SqliteStore; the json holds what
+    the reference's SqliteStore found in it (testsupport/make_store_fixtures.py)."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    fixtures = Path(__file__).parent / "fixtures"
+    seen_by_reference = json.loads(
+        (fixtures / "ours-store-vectors.read-by-reference.json").read_text()
+    )
+    path = tmp_path / "ours.db"
+    shutil.copy(fixtures / "ours-store-vectors.db", path)
+    index = {"dims": 4, "embed": reference_embed, "fields": ["text", "meta.title"]}
+    with SqliteStore.from_conn_string(str(path), index=index) as store:
+        replay_searches(store, seen_by_reference)
+
+
+def test_first_call_without_setup_already_scores_in_sql(tmp_path, loadable_extensions):
+    path = str(tmp_path / "first.db")
+    with SqliteStore.from_conn_string(path, index=VEC_INDEX) as store:
+        for key, text in DOCS.items():
+            store.put(("docs",), key, {"text": text})
+    with SqliteStore.from_conn_string(path, index=VEC_INDEX) as store:
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        assert [k for k, _ in ranking(store, "abc")] == [k for k, _ in expected_ranking("abc")]
+        assert any("vec_distance_cosine" in s for s in statements)

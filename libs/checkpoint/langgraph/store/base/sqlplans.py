@@ -501,13 +501,17 @@ class PlannedStore:
         vectors: list[list[float]],
         query_vectors: dict[str, list[float]],
     ) -> Plan[list[Result]]:
+        # A generator: `self.dialect` is read when the plan starts running,
+        # after the setup that may have changed it (how vectors are scored).
         embedded = vectors_by_field(texts, vectors)
-        return batch_plan(
-            self.dialect,
-            ops,
-            vectors_enabled=self.index_config is not None,
-            embedded=embedded,
-            query_vectors=query_vectors,
+        return (
+            yield from batch_plan(
+                self.dialect,
+                ops,
+                vectors_enabled=self.index_config is not None,
+                embedded=embedded,
+                query_vectors=query_vectors,
+            )
         )
 
     def _sweep_plan(self) -> Plan[int]:
