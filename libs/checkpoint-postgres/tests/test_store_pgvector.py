@@ -236,3 +236,15 @@ def test_database_made_without_pgvector_keeps_its_layout_on_a_pgvector_server(
 def test_bad_index_configs_fail_when_the_store_is_made(config, message):
     with pytest.raises(ValueError, match=message):
         PostgresStore(None, index={**INDEX, **config})  # type: ignore[arg-type]
+
+
+def test_reference_read_our_pgvector_database_as_we_do(pgvector_server):
+    """`ours-store-vectors.sql` was written by PostgresStore; the json holds
+    what the reference's PostgresStore found in it
+    (testsupport/make_store_fixtures.py)."""
+    seen_by_reference = json.loads(
+        (FIXTURES / "ours-store-vectors.read-by-reference.json").read_text()
+    )
+    uri = pgvector_server.restore(FIXTURES / "ours-store-vectors.sql")
+    with PostgresStore.from_conn_string(uri, index=INDEX) as store:
+        replay_searches(store, seen_by_reference)
