@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import time
 from collections import Counter
 
 import psycopg
@@ -574,7 +573,6 @@ def test_graph_uses_sqlite_and_postgres_stores(tmp_path, postgres_server):
         graph = build(pg_store)
         graph.invoke({"n": 0})
         assert graph.invoke({"n": 0}) == {"n": 2}
-    time.sleep(0)
 
 
 def test_pgvector_requested_without_extension_is_a_clear_error(postgres_server):
