@@ -158,7 +158,9 @@ class ThrowawayPostgres:
     function returning it, called only when a cluster is really started);
     by default, the newest Debian server. If the environment variable `env_var`
     is set, that server is used instead and nothing is started (`env_var=None`:
-    always start one).
+    always start one). Tests run it with fsync off; `durable=True` keeps the
+    server's defaults (fsync, synchronous_commit, full_page_writes on), as
+    production runs, for benchmarks.
     """
 
     def __init__(
@@ -166,6 +168,7 @@ class ThrowawayPostgres:
         bin_dir: Path | str | Callable[[], Path] | None = None,
         *,
         env_var: str | None = "POSTGRES_URI",
+        durable: bool = False,
     ) -> None:
         self._env_var = env_var
         self._external = os.environ.get(env_var) if env_var else None
@@ -174,6 +177,7 @@ class ThrowawayPostgres:
         self._bin: Path | None = None
         self.port: int | None = None
         self._as_postgres = os.geteuid() == 0
+        self._durable = durable
 
     # -- lifecycle --
 
@@ -276,9 +280,10 @@ class ThrowawayPostgres:
             options = (
                 f"-p {self.port} -c listen_addresses=127.0.0.1 "
                 f"-c unix_socket_directories={self._dir} "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                 "-c max_connections=300 -c shared_buffers=64MB"
             )
+            if not self._durable:
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             log = self._dir / "log"
             pg_ctl = (self._bin / "pg_ctl", "-D", data, "-o", options, "-l", log, "-w", "start")
             started = self._run(*pg_ctl, check=False)
