@@ -12,6 +12,7 @@ JSONB containment (`metadata @> %s`), so filter keys never become SQL text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -108,19 +109,35 @@ def _is_inline(value: Any) -> bool:
     return value is None or isinstance(value, (int, float, bool))
 
 
-UPSERT_CHECKPOINT = """
-WITH new_blobs AS (
-    INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-    SELECT %(thread_id)s, %(ns)s, b.channel, b.version, b.type, b.blob
-    FROM unnest(%(channels)s::text[], %(versions)s::text[], %(types)s::text[], %(blobs)s::bytea[])
-        AS b(channel, version, type, blob)
-    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
-)
+_INSERT_CHECKPOINT = """
 INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
-VALUES (%(thread_id)s, %(ns)s, %(checkpoint_id)s, %(parent_id)s, %(checkpoint)s, %(metadata)s)
+VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
 DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata
 """
+
+
+def _values(row_count: int, width: int) -> str:
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return ", ".join([row] * row_count)
+
+
+# Blobs travel as one parameter each in a multi-row VALUES: bound as a bytea[]
+# array for unnest(), a 50 KB message list cost the server about 3 ms more per
+# put (measured on PostgreSQL 15), the whole difference with the
+# reference on durable servers. The statement text is cached per row count.
+@functools.lru_cache(maxsize=64)
+def _upsert_checkpoint_sql(blob_count: int) -> str:
+    """The blobs and the checkpoint in one statement (a data-modifying CTE)."""
+    if not blob_count:
+        return _INSERT_CHECKPOINT
+    return (
+        "WITH new_blobs AS (\n"
+        "    INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)\n"
+        f"    VALUES {_values(blob_count, 6)}\n"
+        "    ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING\n"
+        ")" + _INSERT_CHECKPOINT
+    )
 
 
 def prepare_put(
@@ -135,7 +152,7 @@ def prepare_put(
     values = checkpoint.get("channel_values", {})
     inline = {k: v for k, v in values.items() if _is_inline(v)}
     stored = {**checkpoint, "channel_values": inline}
-    channels, versions, types, blobs = [], [], [], []
+    params: list[Any] = []
     for channel, version in new_versions.items():
         # Inline values live in the checkpoint JSON; a channel with a version
         # but no value needs no row at all (it reads back absent), as the
@@ -143,22 +160,16 @@ def prepare_put(
         if channel in inline or channel not in values:
             continue
         type_, blob = serde.dumps_typed(values[channel])
-        channels.append(channel)
-        versions.append(str(version))
-        types.append(type_)
-        blobs.append(blob)
-    params = {
-        "thread_id": thread_id,
-        "ns": ns,
-        "checkpoint_id": checkpoint["id"],
-        "parent_id": parent_id,
-        "checkpoint": Jsonb(stored),
-        "metadata": Jsonb(get_checkpoint_metadata(config, metadata)),
-        "channels": channels,
-        "versions": versions,
-        "types": types,
-        "blobs": blobs,
-    }
+        params += (thread_id, ns, channel, str(version), type_, blob)
+    blob_count = len(params) // 6
+    params += (
+        thread_id,
+        ns,
+        checkpoint["id"],
+        parent_id,
+        Jsonb(stored),
+        Jsonb(get_checkpoint_metadata(config, metadata)),
+    )
     returned = {
         "configurable": {
             "thread_id": thread_id,
@@ -166,7 +177,7 @@ def prepare_put(
             "checkpoint_id": checkpoint["id"],
         }
     }
-    return Execute(UPSERT_CHECKPOINT, params), returned
+    return Execute(_upsert_checkpoint_sql(blob_count), params), returned
 
 
 def put_plan(statement: Execute, returned: RunnableConfig) -> Plan[RunnableConfig]:
@@ -187,35 +198,45 @@ def prepare_writes(
     if not writes:
         return None
     replace = all(channel in WRITES_IDX_MAP for channel, _ in writes)
-    idxs, channels, types, blobs = [], [], [], []
-    for idx, (channel, value) in enumerate(writes):
-        type_, blob = serde.dumps_typed(value)
-        idxs.append(WRITES_IDX_MAP.get(channel, idx))
-        channels.append(channel)
-        types.append(type_)
-        blobs.append(blob)
+    rows = [
+        (WRITES_IDX_MAP.get(channel, idx), channel, *serde.dumps_typed(value))
+        for idx, (channel, value) in enumerate(writes)
+    ]
+    fixed = (thread_id, ns, checkpoint_id, task_id, task_path)
+    if len(rows) <= _MAX_VALUES_ROWS:
+        params = [param for row in rows for param in (*fixed, *row)]
+        return Execute(_insert_writes_sql(len(rows), replace), params)
+    # A fan-out of thousands of Sends: more rows than one VALUES can bind, so
+    # columns go as arrays (slower per byte, still one atomic statement).
+    columns = [list(column) for column in zip(*rows)]
+    return Execute(_insert_writes_sql(0, replace), [*fixed, *columns])
+
+
+# PostgreSQL binds at most 65,535 parameters per statement, 9 per write row.
+_MAX_VALUES_ROWS = 65_535 // 9
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_writes_sql(row_count: int, replace: bool) -> str:
+    """A task's writes in one statement: `row_count` rows of VALUES (see
+    `_upsert_checkpoint_sql`), or with 0, arrays of columns for unnest().
+    Special channels (errors, interrupts, resumes) replace what the task wrote
+    before; ordinary writes are kept as first written."""
     conflict = (
         "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob"
         if replace
         else "DO NOTHING"
     )
-    return Execute(
+    rows = (
+        f"VALUES {_values(row_count, 9)}"
+        if row_count
+        else "SELECT %s, %s, %s, %s, %s, w.idx, w.channel, w.type, w.blob "
+        "FROM unnest(%s::int[], %s::text[], %s::text[], %s::bytea[]) AS w(idx, channel, type, blob)"
+    )
+    return (
         "INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, "
-        "idx, channel, type, blob) SELECT %(thread_id)s, %(ns)s, %(checkpoint_id)s, %(task_id)s, "
-        "%(task_path)s, w.idx, w.channel, w.type, w.blob FROM unnest(%(idxs)s::int[], "
-        "%(channels)s::text[], %(types)s::text[], %(blobs)s::bytea[]) AS w(idx, channel, type, blob) "
-        f"ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) {conflict}",
-        {
-            "thread_id": thread_id,
-            "ns": ns,
-            "checkpoint_id": checkpoint_id,
-            "task_id": task_id,
-            "task_path": task_path,
-            "idxs": idxs,
-            "channels": channels,
-            "types": types,
-            "blobs": blobs,
-        },
+        f"idx, channel, type, blob) {rows} "
+        f"ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) {conflict}"
     )
 
 
