@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
+import socket
 import time
 
 import pytest
 import redis
 import redis.asyncio
 from langgraph.cache.redis import RedisCache
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from testsupport.redis_server import ThrowawayRedis
 
@@ -145,3 +151,87 @@ def test_redis_url_from_the_environment_is_used(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://example.invalid:1/0")
     with ThrowawayRedis() as server:
         assert server.url == "redis://example.invalid:1/0"
+
+
+# -- an unreachable Redis is a cache miss, never a failed run ---------------
+
+
+# No retries: redis-py's default retries with backoff for several seconds
+# before each call gives up, which only slows the tests down.
+NO_RETRY = {"retry": Retry(NoBackoff(), 0), "socket_connect_timeout": 2}
+
+
+@pytest.fixture
+def dead_port():
+    """A loopback port bound but not listening: connecting is refused at once."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def test_unreachable_redis_is_a_miss_and_a_skipped_write(dead_port, caplog):
+    cache = RedisCache(redis.Redis(host="127.0.0.1", port=dead_port, **NO_RETRY))
+    with caplog.at_level(logging.DEBUG, logger="langgraph.cache.redis"):
+        assert cache.get([(("n",), "k")]) == {}
+        cache.set({(("n",), "k"): (1, None)})
+        assert cache.get([(("n",), "k")]) == {}
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "unavailable" in warnings[0].getMessage()
+    with pytest.raises(redis.exceptions.ConnectionError):
+        cache.clear()  # an explicit clear that did not happen is reported
+
+
+async def test_unreachable_redis_with_an_async_client(dead_port, caplog):
+    client = redis.asyncio.Redis(host="127.0.0.1", port=dead_port, retry=AsyncRetry(NoBackoff(), 0))
+    cache = RedisCache(client)
+    with caplog.at_level(logging.WARNING, logger="langgraph.cache.redis"):
+        assert await cache.aget([(("n",), "k")]) == {}
+        await cache.aset({(("n",), "k"): (1, None)})
+    assert "unavailable" in caplog.text
+    await client.aclose()
+
+
+def test_a_graph_runs_through_a_cache_outage(dead_port):
+    from langgraph.graph import START, StateGraph
+    from langgraph.types import CachePolicy
+    from typing_extensions import TypedDict
+
+    class State(TypedDict):
+        n: int
+
+    calls = []
+
+    def double(state: State) -> State:
+        calls.append(state["n"])
+        return {"n": state["n"] * 2}
+
+    builder = StateGraph(State)
+    builder.add_node("double", double, cache_policy=CachePolicy(ttl=60))
+    builder.add_edge(START, "double")
+    graph = builder.compile(
+        cache=RedisCache(redis.Redis(host="127.0.0.1", port=dead_port, **NO_RETRY))
+    )
+    assert graph.invoke({"n": 3}) == {"n": 6}
+    assert graph.invoke({"n": 3}) == {"n": 6}
+    assert calls == [3, 3]  # nothing was cached, and nothing failed
+
+
+def test_redis_stopped_mid_test_then_back(monkeypatch, caplog):
+    monkeypatch.delenv("REDIS_URL", raising=False)  # a server of our own, to stop
+    with ThrowawayRedis() as server:
+        port = int(server.url.rsplit(":", 1)[1].split("/")[0])
+        cache = RedisCache(redis.Redis.from_url(server.url, **NO_RETRY))
+        cache.set({(("n",), "k"): ("v", None)})
+        assert cache.get([(("n",), "k")]) == {(("n",), "k"): "v"}
+        server._stop()  # the server goes away (its directory stays, for the restart)
+        with caplog.at_level(logging.INFO, logger="langgraph.cache.redis"):
+            assert cache.get([(("n",), "k")]) == {}
+            cache.set({(("n",), "k2"): ("w", None)})
+            # a new server on the same port: the cache is used again
+            assert server._start(shutil.which("redis-server"), port)
+            cache.set({(("n",), "k3"): ("x", None)})
+            assert cache.get([(("n",), "k3")]) == {(("n",), "k3"): "x"}
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum("unavailable" in m for m in messages) == 1
+        assert any("available again" in m for m in messages)

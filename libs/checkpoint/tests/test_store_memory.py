@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
+import pathlib
 import subprocess
 import sys
 import threading
@@ -31,6 +33,7 @@ from langgraph.store.base import (
     validate_op_namespace,
 )
 from langgraph.store.base.batch import AsyncBatchedBaseStore
+from langgraph.store.base.embed import index_text_paths
 from langgraph.store.memory import InMemoryStore, cosine_similarities
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz"
@@ -364,6 +367,49 @@ def test_paths_to_text():
     assert get_text_at_path(value, "none") == []
     assert get_text_at_path(value, "missing.deeper") == []
     assert get_text_at_path({"k": "v"}, "$") == ['{"k": "v"}']
+
+
+# What the reference's tokenize_path/get_text_at_path return for a table of
+# paths and documents (fixtures/make_store_field_paths.py writes it).
+FIELD_PATHS = json.loads(
+    (pathlib.Path(__file__).parent / "fixtures" / "store-field-paths.json").read_text()
+)
+
+
+@pytest.mark.parametrize("row", FIELD_PATHS["rows"], ids=lambda row: repr(row["path"]))
+def test_field_paths_extract_what_the_reference_extracts(row):
+    assert tokenize_path(row["path"]) == row["tokens"]
+    for name, document in FIELD_PATHS["documents"].items():
+        assert get_text_at_path(document, row["path"]) == row["texts"][name], name
+
+
+def test_wildcard_and_nested_multi_field_paths_get_embedded():
+    store = InMemoryStore(
+        index={
+            "dims": 26,
+            "embed": letter_embedding,
+            "fields": ["info.metadata.*", "{name,info.age}"],
+        }
+    )
+    store.put(("p",), "a", {"name": "zed", "info": {"age": 41, "metadata": {"x": "quux", "y": 2}}})
+    [hit] = store.search(("p",), query="quux")
+    assert hit.key == "a" and hit.score is not None and hit.score > 0.9
+    [hit] = store.search(("p",), query="zed")
+    assert hit.score is not None and hit.score > 0.9
+
+
+def test_index_text_paths_reads_fields_or_text_fields():
+    assert index_text_paths({}) == ["$"]
+    assert index_text_paths({"fields": ["a", "b.c"]}) == ["a", "b.c"]
+    assert index_text_paths({"text_fields": ["info.metadata.*"]}) == ["info.metadata.*"]
+    assert index_text_paths({"text_fields": "name"}) == ["name"]  # one path as a string
+    assert index_text_paths({"fields": ["a"], "text_fields": ["a"]}) == ["a"]
+    with pytest.raises(ValueError, match="both 'fields' and 'text_fields'"):
+        index_text_paths({"fields": ["a"], "text_fields": ["b"]})
+    with pytest.raises(ValueError, match="'text_fields' must be a list"):
+        index_text_paths({"text_fields": {"a": 1}})
+    with pytest.raises(ValueError, match="'fields' must be a list"):
+        index_text_paths({"fields": ["a", 3]})
 
 
 # -- namespaces ------------------------------------------------------------

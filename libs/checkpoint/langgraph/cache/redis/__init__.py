@@ -5,12 +5,19 @@ Keys are `<prefix><namespace labels joined by ':'>:<key>`, values
 read the same entries). Pass a `redis.Redis` client for the sync methods (the
 async ones then run it in a worker thread) or a `redis.asyncio.Redis` client
 for the async methods.
+
+An unreachable Redis never fails a run: a read is a miss and a write is
+skipped, with a warning when the cache becomes unavailable (and a line when it
+is back). `clear` still raises, so that a clear that did not happen is known.
+How long a call takes to give up is the client's setting (redis-py retries
+with backoff by default: pass `retry=` and `socket_connect_timeout=` to bound it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,6 +30,17 @@ __all__ = ["BaseCache", "RedisCache", "SerializerProtocol"]
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 _SCAN_COUNT = 500  # keys asked for per SCAN step, and deleted per DEL
 _UNREADABLE = object()
+
+logger = logging.getLogger(__name__)
+
+try:
+    from redis.exceptions import RedisError
+except ImportError:  # a client of another library: its socket errors are OSErrors
+    _OUTAGE: tuple[type[BaseException], ...] = (OSError,)
+else:
+    # Connection refused, unknown host, timeouts, a server going away: all
+    # redis-py errors (its ConnectionError and TimeoutError wrap the OSErrors).
+    _OUTAGE = (RedisError, OSError)
 
 
 class RedisCache(BaseCache[ValueT]):
@@ -48,6 +66,25 @@ class RedisCache(BaseCache[ValueT]):
         self._is_async = type(redis).__module__.startswith(
             "redis.asyncio"
         ) or inspect.iscoroutinefunction(getattr(redis, "get", None))
+        self._unavailable = False
+
+    def _outage(self, action: str, error: BaseException) -> None:
+        if not self._unavailable:
+            self._unavailable = True
+            logger.warning(
+                "Redis cache unavailable (%s: %s): %s; reads are misses and writes are "
+                "skipped until it answers again",
+                type(error).__name__,
+                error,
+                action,
+            )
+        else:
+            logger.debug("Redis cache still unavailable: %s (%s)", action, error)
+
+    def _answered(self) -> None:
+        if self._unavailable:
+            self._unavailable = False
+            logger.info("Redis cache available again")
 
     # -- layout, shared by the sync and async methods --
 
@@ -106,7 +143,13 @@ class RedisCache(BaseCache[ValueT]):
         self._require_sync()
         if not keys:
             return {}
-        return self._found(keys, self.redis.mget([self._key(ns, key) for ns, key in keys]))
+        try:
+            raws = self.redis.mget([self._key(ns, key) for ns, key in keys])
+        except _OUTAGE as exc:
+            self._outage("treating the read as a miss", exc)
+            return {}
+        self._answered()
+        return self._found(keys, raws)
 
     def set(self, mapping: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
         """Store values, each with its TTL in seconds (None: no expiry)."""
@@ -115,7 +158,12 @@ class RedisCache(BaseCache[ValueT]):
             return
         with self.redis.pipeline(transaction=False) as pipe:
             self._queue_writes(pipe, mapping)
-            pipe.execute()
+            try:
+                pipe.execute()
+            except _OUTAGE as exc:
+                self._outage("skipping the write", exc)
+                return
+        self._answered()
 
     def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
         """Delete the entries of these namespaces (and nested ones); all when None."""
@@ -138,7 +186,13 @@ class RedisCache(BaseCache[ValueT]):
             return await asyncio.to_thread(self.get, keys)
         if not keys:
             return {}
-        return self._found(keys, await self.redis.mget([self._key(ns, key) for ns, key in keys]))
+        try:
+            raws = await self.redis.mget([self._key(ns, key) for ns, key in keys])
+        except _OUTAGE as exc:
+            self._outage("treating the read as a miss", exc)
+            return {}
+        self._answered()
+        return self._found(keys, raws)
 
     async def aset(self, mapping: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
         """Async `set`."""
@@ -148,7 +202,12 @@ class RedisCache(BaseCache[ValueT]):
             return
         async with self.redis.pipeline(transaction=False) as pipe:
             self._queue_writes(pipe, mapping)
-            await pipe.execute()
+            try:
+                await pipe.execute()
+            except _OUTAGE as exc:
+                self._outage("skipping the write", exc)
+                return
+        self._answered()
 
     async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
         """Async `clear`."""

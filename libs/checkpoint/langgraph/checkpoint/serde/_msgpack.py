@@ -6,22 +6,37 @@ names a `(module, name)`; we rebuild it only when that pair is
 - in `SAFE_MSGPACK_TYPES` (standard library and LangChain/LangGraph data types),
 - in the serializer's allowlist (`allowed_msgpack_modules`, `with_allowlist`), or
 - unless strict mode is on: a data class of the application's own (pydantic
-  model, dataclass, enum, namedtuple) whose module is *already imported*.
+  model, dataclass, enum, namedtuple, or a subclass of a standard value type
+  such as `set`, `date`, `Decimal`, `UUID`, `PurePath`) whose module is
+  *already imported*. Those emit `msgpack_unregistered_allowed` and log a
+  warning once per type, so that what strict mode would block shows before it
+  is turned on.
 
-Anything else comes back as its raw payload, and a serde event is emitted.
+Anything else comes back as its raw payload, with a `msgpack_blocked` event
+and a warning (once per type).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import enum
 import importlib
+import ipaddress
+import logging
 import os
+import pathlib
 import sys
+import uuid
+from collections import deque
 from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from langgraph.checkpoint.serde.event_hooks import emit_serde_event
+
+# The reference logs under this name: logging set up for it applies to ours.
+logger = logging.getLogger("langgraph.checkpoint.serde.jsonplus")
 
 STRICT_MSGPACK_ENABLED = os.getenv("LANGGRAPH_STRICT_MSGPACK", "").strip().lower() in (
     "1",
@@ -41,6 +56,14 @@ _MESSAGE_CLASSES = {
     "tool": ("ToolMessage", "ToolMessageChunk"),
 }
 
+NUMPY_SCALAR_NAMES = frozenset(
+    {"bool", "bool_", "float16", "float32", "float64", "complex64", "complex128"}
+    | {f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)}
+    | {"longlong", "ulonglong"}
+)
+"""numpy scalar types whose `.item()` (a Python bool, int, float or complex)
+rebuilds them exactly; `longdouble` is not one of them."""
+
 SAFE_MSGPACK_TYPES: frozenset[tuple[str, str]] = frozenset(
     {
         ("builtins", "frozenset"),
@@ -58,6 +81,7 @@ SAFE_MSGPACK_TYPES: frozenset[tuple[str, str]] = frozenset(
         ("langchain_core.documents.base", "Document"),
         ("langgraph.store.base", "GetOp"),
         ("langgraph.store.base", "Item"),
+        ("langgraph.store.base", "SearchItem"),
     }
     | {
         ("ipaddress", f"IPv{v}{kind}")
@@ -67,8 +91,25 @@ SAFE_MSGPACK_TYPES: frozenset[tuple[str, str]] = frozenset(
     | {
         (module, name)
         for module in ("pathlib", "pathlib._local")
-        for name in ("Path", "PosixPath", "WindowsPath")
+        for name in (
+            "Path",
+            "PosixPath",
+            "WindowsPath",
+            "PurePath",
+            "PurePosixPath",
+            "PureWindowsPath",
+        )
     }
+    | {
+        ("builtins", "complex"),
+        ("builtins", "range"),
+        ("fractions", "Fraction"),
+        ("pydantic.types", "SecretStr"),
+        ("pydantic.types", "SecretBytes"),
+        ("pydantic.v1.types", "SecretStr"),
+        ("pydantic.v1.types", "SecretBytes"),
+    }
+    | {("numpy", name) for name in NUMPY_SCALAR_NAMES}
     | {
         ("langgraph.types", name)
         for name in (
@@ -112,19 +153,92 @@ def normalize_allowlist(entries: Iterable[tuple[str, ...] | type]) -> frozenset[
     return frozenset(pairs)
 
 
+# Standard value types whose subclasses the encoder writes under their own
+# names, with the base type's constructor arguments.
+_VALUE_BASES: tuple[type, ...] = (
+    set,
+    frozenset,
+    deque,
+    date,
+    time,
+    timedelta,
+    decimal.Decimal,
+    uuid.UUID,
+    pathlib.PurePath,
+    ipaddress.IPv4Address,
+    ipaddress.IPv4Interface,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Address,
+    ipaddress.IPv6Interface,
+    ipaddress.IPv6Network,
+)
+
+
+def is_pydantic_model(cls: type) -> bool:
+    """A pydantic v2 or v1 model class, recognised without importing pydantic."""
+    return any(
+        base.__module__.startswith("pydantic") and base.__name__ == "BaseModel"
+        for base in cls.__mro__
+    )
+
+
 def is_user_data_class(obj: Any) -> bool:
     """A class whose construction from stored fields is plain data handling."""
     if not isinstance(obj, type):
         return False
-    if issubclass(obj, enum.Enum) or dataclasses.is_dataclass(obj):
+    if issubclass(obj, (enum.Enum, *_VALUE_BASES)) or dataclasses.is_dataclass(obj):
         return True
     if issubclass(obj, tuple) and hasattr(obj, "_fields"):
         return True
-    # pydantic v2 and v1 models, recognised without importing pydantic.
-    return any(
-        base.__module__.startswith("pydantic") and base.__name__ == "BaseModel"
-        for base in obj.__mro__
-    )
+    return is_pydantic_model(obj)
+
+
+_MAX_WARNED = 1000  # bounds the memory of which types were warned about
+_warned: set[tuple[str, ...]] = set()
+
+
+def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
+    """Log `message` the first time `key` is seen (best effort across threads)."""
+    if key in _warned or len(_warned) >= _MAX_WARNED:
+        return
+    _warned.add(key)
+    logger.warning(message, *args)
+
+
+def _signal(kind: str, module: str, name: str) -> None:
+    """The event and the (once per type) warning for a type not in the safe set."""
+    emit_serde_event({"kind": kind, "module": module, "name": name})  # type: ignore[typeddict-item]
+    if kind == "msgpack_unregistered_allowed":
+        warn_once(
+            (kind, module, name),
+            "Rebuilding %s.%s from a checkpoint although it is not in the safe types or "
+            "allowed_msgpack_modules; strict mode (LANGGRAPH_STRICT_MSGPACK=true) would "
+            "return its raw data. To keep it in strict mode: "
+            "allowed_msgpack_modules=[(%r, %r)]",
+            module,
+            name,
+            module,
+            name,
+        )
+    elif kind == "msgpack_blocked":
+        warn_once(
+            (kind, module, name),
+            "Not rebuilding %s.%s from a checkpoint (not allowed); returning its raw data. "
+            "To allow it: allowed_msgpack_modules=[(%r, %r)] (for legacy JSON rows, "
+            "allowed_json_modules)",
+            module,
+            name,
+            module,
+            name,
+        )
+    else:
+        warn_once(
+            (kind, module, name),
+            "Cannot rebuild %s.%s from a checkpoint (%s); returning its raw data",
+            module,
+            name,
+            kind,
+        )
 
 
 class TypePolicy:
@@ -142,36 +256,37 @@ class TypePolicy:
         self.allowlist = allowlist
         self.strict = strict
         self.allow_any_class = allow_any_class
-        self._cache: dict[tuple[str, str], Any] = {}
+        self._cache: dict[tuple[Any, Any], tuple[Any | None, str | None]] = {}
 
     def resolve(self, module: Any, name: Any) -> Any | None:
-        """The class to call, or None when blocked or missing (an event says which)."""
+        """The class to call, or None when blocked or missing.
+
+        Every resolution of a type outside the safe set and the allowlist
+        emits its event (the choice itself is cached)."""
         key = (module, name)
         try:
-            return self._cache[key]
+            found, kind = self._cache[key]
         except KeyError:
-            pass
+            found, kind = self._cache[key] = self._lookup(module, name)
         except TypeError:  # unhashable junk from a corrupt payload
-            return None
-        found = self._lookup(module, name)
-        self._cache[key] = found
+            found, kind = None, "msgpack_malformed"
+        if kind is not None:
+            _signal(kind, str(module), str(name))
         return found
 
-    def _lookup(self, module: Any, name: Any) -> Any | None:
+    def _lookup(self, module: Any, name: Any) -> tuple[Any | None, str | None]:
         if not isinstance(module, str) or not isinstance(name, str):
-            emit_serde_event(
-                {"kind": "msgpack_malformed", "module": str(module), "name": str(name)}
-            )
-            return None
-        trusted = (module, name) in SAFE_MSGPACK_TYPES or (module, name) in self.allowlist
-        if trusted or self.allow_any_class:
+            return None, "msgpack_malformed"
+        safe = (module, name) in SAFE_MSGPACK_TYPES or (module, name) in self.allowlist
+        if safe or self.allow_any_class:
             try:
                 target = _attribute(importlib.import_module(module), name)
             except Exception:
-                emit_serde_event({"kind": "msgpack_missing", "module": module, "name": name})
-                return None
-            if trusted or isinstance(target, type):
-                return target
+                return None, "msgpack_missing"
+            if safe:
+                return target, None
+            if isinstance(target, type):
+                return target, "msgpack_unregistered_allowed"
         elif not self.strict and module in sys.modules:
             # Only classes of modules the application already imported: the
             # payload alone can never make us import (and so run) a module.
@@ -180,16 +295,37 @@ class TypePolicy:
             except AttributeError:
                 target = None
             if is_user_data_class(target):
-                return target
-        emit_serde_event({"kind": "msgpack_blocked", "module": module, "name": name})
-        return None
+                return target, "msgpack_unregistered_allowed"
+        return None, "msgpack_blocked"
 
-    def method_allowed(self, module: Any, name: Any, method: Any) -> bool:
-        return (module, name, method) in SAFE_MSGPACK_METHODS or (
+    def method_allowed(self, module: Any, name: Any, method: Any, cls: Any) -> bool:
+        """Whether `cls.method(arg)` may run; a refusal emits `msgpack_method_blocked`."""
+        if (module, name, method) in SAFE_MSGPACK_METHODS or (
             (module, name) in self.allowlist
             and isinstance(method, str)
             and not method.startswith("_")
+        ):
+            return True
+        # A datetime subclass is written with datetime's own reader.
+        if method == "fromisoformat" and isinstance(cls, type) and issubclass(cls, datetime):
+            return True
+        emit_serde_event(
+            {
+                "kind": "msgpack_method_blocked",
+                "module": str(module),
+                "name": str(name),
+                "method": str(method),
+            }
         )
+        warn_once(
+            ("msgpack_method_blocked", str(module), str(name), str(method)),
+            "Not calling %s.%s.%s to rebuild a checkpoint value (method not allowed); "
+            "returning its raw data",
+            module,
+            name,
+            method,
+        )
+        return False
 
 
 def _attribute(module: Any, dotted_name: str) -> Any:

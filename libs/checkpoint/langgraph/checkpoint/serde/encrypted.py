@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -40,11 +41,14 @@ class EncryptedSerializer(SerializerProtocol):
     def with_msgpack_allowlist(
         self, extra_allowlist: Iterable[tuple[str, ...] | type]
     ) -> EncryptedSerializer:
-        """Same cipher, inner serializer widened (when it supports allowlists)."""
+        """A copy (of the same class) with the same cipher and the inner
+        serializer widened (when it supports allowlists)."""
         widen = getattr(self.serde, "with_msgpack_allowlist", None)
         if widen is None:
             return self
-        return EncryptedSerializer(self.cipher, widen(extra_allowlist))
+        clone = copy.copy(self)
+        clone.serde = widen(extra_allowlist)
+        return clone
 
     @classmethod
     def from_pycryptodome_aes(

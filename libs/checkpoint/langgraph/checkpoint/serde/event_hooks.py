@@ -12,6 +12,11 @@ logger = logging.getLogger(__name__)
 
 
 class SerdeEvent(TypedDict, total=False):
+    """`kind` is one of the reference's `msgpack_unregistered_allowed`,
+    `msgpack_blocked`, `msgpack_method_blocked` (with `method`), or ours:
+    `msgpack_missing` (module or class not found), `msgpack_invalid` /
+    `json_invalid` (could not be rebuilt), `msgpack_malformed`."""
+
     kind: str
     module: str
     name: str
@@ -39,6 +44,8 @@ def register_serde_event_listener(listener: SerdeEventListener) -> Callable[[], 
 
 def emit_serde_event(event: SerdeEvent) -> None:
     """Deliver `event` to every listener; a failing listener never breaks a read."""
+    if not _listeners:  # the common case: reads pay nothing for events
+        return
     with _lock:
         listeners = list(_listeners)
     for listener in listeners:

@@ -7,13 +7,16 @@ same msgpack ext code and payload. Reading is safe by default; see
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import decimal
 import enum
+import fractions
 import ipaddress
 import json
 import pathlib
 import re
+import sys
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -22,10 +25,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import ormsgpack
 from langgraph.checkpoint.serde._msgpack import (
+    NUMPY_SCALAR_NAMES,
+    SAFE_MSGPACK_TYPES,
     STRICT_MSGPACK_ENABLED,
     AllowedMsgpackModules,
     TypePolicy,
+    is_pydantic_model,
     normalize_allowlist,
+    warn_once,
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.event_hooks import emit_serde_event
@@ -127,7 +134,12 @@ def _positional(convert: Callable[[Any], Any]) -> Callable[[Any], ormsgpack.Ext]
 
 
 def _encode_datetime(obj: datetime) -> ormsgpack.Ext:
-    return _ext(EXT_METHOD_SINGLE_ARG, ("datetime", "datetime", obj.isoformat(), "fromisoformat"))
+    return _ext(EXT_METHOD_SINGLE_ARG, (*_named(obj), obj.isoformat(), "fromisoformat"))
+
+
+def _send_args(send: Any) -> tuple[Any, ...]:
+    timeout = getattr(send, "timeout", None)
+    return (send.node, send.arg) if timeout is None else (send.node, send.arg, timeout)
 
 
 def _encode_time(obj: time) -> ormsgpack.Ext:
@@ -165,6 +177,12 @@ _EXACT_ENCODERS: dict[type, Callable[[Any], Any]] = {
     timedelta: _positional(lambda d: (d.days, d.seconds, d.microseconds)),
     timezone: _positional(lambda tz: tz.__getinitargs__()),  # type: ignore[attr-defined]
     re.Pattern: _encode_pattern,
+    # Beyond the reference, which cannot write these: the constructor codes
+    # it knows, so that it reads them back (its reader turns unknown ext codes
+    # into None).
+    complex: _positional(lambda c: (c.real, c.imag)),
+    range: _positional(lambda r: (r.start, r.stop, r.step)),
+    fractions.Fraction: _positional(lambda f: (f.numerator, f.denominator)),
     _DeltaSnapshot: lambda obj: ormsgpack.Ext(
         EXT_DELTA_SNAPSHOT, ormsgpack.packb(obj.value, default=_encode, option=_PACK_OPTIONS)
     ),
@@ -183,15 +201,22 @@ _encoder_cache: dict[type, Callable[[Any], Any]] = {}
 
 
 def _encoder_for(cls: type, obj: Any) -> Callable[[Any], Any] | None:
-    """Pick the encoder for a class once; later objects of it reuse the choice."""
+    """Pick the encoder for a class once; later objects of it reuse the choice.
+
+    Only types the reader rebuilds as they were get one: anything else fails
+    at write time rather than read back as something else."""
     if callable(getattr(cls, "model_dump", None)) and hasattr(cls, "model_fields"):
         if cls.__module__.startswith("langchain_core.messages."):
             return _encode_message
         return _encode_pydantic_v2
-    if callable(getattr(cls, "dict", None)) and not issubclass(cls, dict):
+    if callable(getattr(cls, "get_secret_value", None)):  # pydantic's SecretStr, SecretBytes
+        return _single(lambda secret: secret.get_secret_value())
+    if callable(getattr(cls, "dict", None)) and (
+        is_pydantic_model(cls) or (cls.__module__, cls.__qualname__) in SAFE_MSGPACK_TYPES
+    ):  # pydantic v1 models and the store's Item, as the reference writes them
         return _encode_with_dict
     if isinstance(obj, SendProtocol) and hasattr(obj, "node") and hasattr(obj, "arg"):
-        return _positional(lambda s: (s.node, s.arg))
+        return _positional(_send_args)
     if dataclasses.is_dataclass(cls):
         return _encode_dataclass
     if issubclass(cls, tuple) and hasattr(cls, "_asdict"):
@@ -208,13 +233,23 @@ def _encoder_for(cls: type, obj: Any) -> Callable[[Any], Any] | None:
         return _encode_datetime
     if issubclass(cls, BaseException):
         return repr
-    if cls.__module__ == "numpy" and cls.__name__ == "ndarray":
-        return _encode_numpy
+    if cls.__module__ == "numpy":
+        return _numpy_encoder(cls)
     if cls.__module__ == "zoneinfo" and cls.__name__ == "ZoneInfo":
         return _single(lambda z: z.key)
     for exact, encoder in _EXACT_ENCODERS.items():
-        if issubclass(cls, exact):
+        if issubclass(cls, exact) and exact not in (complex, range, fractions.Fraction):
             return encoder
+    return None
+
+
+def _numpy_encoder(cls: type) -> Callable[[Any], Any] | None:
+    np = sys.modules["numpy"]  # loaded: one of its objects is being written
+    if cls is np.ndarray:
+        return _encode_numpy
+    if cls.__name__ in NUMPY_SCALAR_NAMES and issubclass(cls, (np.bool_, np.number)):
+        # Python's bool, int, float and complex hold these exactly.
+        return _single(lambda scalar: scalar.item())
     return None
 
 
@@ -277,7 +312,11 @@ class JsonPlusSerializer(SerializerProtocol):
         __unpack_ext_hook__: Callable[[int, bytes], Any] | None = None,
     ) -> None:
         self.pickle_fallback = pickle_fallback
-        self.allowed_json_modules = allowed_json_modules
+        self.allowed_json_modules = (
+            allowed_json_modules
+            if allowed_json_modules is None or allowed_json_modules is True
+            else tuple(allowed_json_modules)
+        )
         self._allowed_msgpack_modules = allowed_msgpack_modules
         if allowed_msgpack_modules is True:
             policy = TypePolicy(frozenset(), strict=False, allow_any_class=True)
@@ -289,22 +328,31 @@ class JsonPlusSerializer(SerializerProtocol):
             policy = TypePolicy(
                 normalize_allowlist(allowed_msgpack_modules), strict=STRICT_MSGPACK_ENABLED
             )
+        self._custom_unpack_ext_hook = __unpack_ext_hook__
+        self._set_policy(policy)
+
+    def _set_policy(self, policy: TypePolicy) -> None:
         self._policy = policy
-        self._unpack_ext_hook = __unpack_ext_hook__ or self._decode_ext
+        if self.allowed_json_modules is True:
+            self._json_policy = TypePolicy(frozenset(), strict=False, allow_any_class=True)
+        elif self.allowed_json_modules:
+            extra = {(".".join(p[:-1]), p[-1]) for p in self.allowed_json_modules if len(p) >= 2}
+            self._json_policy = TypePolicy(policy.allowlist | extra, strict=policy.strict)
+        else:
+            self._json_policy = policy
+        self._unpack_ext_hook = self._custom_unpack_ext_hook or self._decode_ext
 
     def with_msgpack_allowlist(
         self, extra_allowlist: Iterable[tuple[str, ...] | type]
     ) -> JsonPlusSerializer:
-        """A copy that may also rebuild the given `(module, name)` pairs or classes."""
+        """A copy (of the same class, keeping a custom `__unpack_ext_hook__`) that
+        may also rebuild the given `(module, name)` pairs or classes."""
         extra = normalize_allowlist(extra_allowlist)
         if self._policy.allow_any_class or extra <= self._policy.allowlist:
             return self
-        clone = JsonPlusSerializer(
-            pickle_fallback=self.pickle_fallback,
-            allowed_json_modules=self.allowed_json_modules,
-        )
+        clone = copy.copy(self)
         clone._allowed_msgpack_modules = self._policy.allowlist | extra
-        clone._policy = TypePolicy(self._policy.allowlist | extra, strict=self._policy.strict)
+        clone._set_policy(TypePolicy(self._policy.allowlist | extra, strict=self._policy.strict))
         return clone
 
     # -- writing --
@@ -381,61 +429,87 @@ class JsonPlusSerializer(SerializerProtocol):
             if code == EXT_CONSTRUCTOR_SINGLE_ARG:
                 return cls(arg)
             if code == EXT_CONSTRUCTOR_POS_ARGS:
+                if len(arg) == 3 and (module, name) == ("langgraph.types", "Send"):
+                    return cls(arg[0], arg[1], timeout=arg[2])  # timeout is keyword-only
                 return cls(*arg)
             if code == EXT_CONSTRUCTOR_KW_ARGS:
                 return cls(**arg)
             if code == EXT_METHOD_SINGLE_ARG:
                 method = payload[3] if len(payload) > 3 else None
-                if not self._policy.method_allowed(module, name, method):
-                    emit_serde_event(
-                        {
-                            "kind": "msgpack_blocked",
-                            "module": module,
-                            "name": name,
-                            "method": str(method),
-                        }
-                    )
+                if not self._policy.method_allowed(module, name, method, cls):
                     return arg
                 return getattr(cls, method)(arg)
             if code == EXT_PYDANTIC_V1:
                 return _rebuild_pydantic_v1(cls, arg)
             if code == EXT_PYDANTIC_V2:
                 return _rebuild_pydantic_v2(cls, arg)
-        except Exception:
-            emit_serde_event({"kind": "msgpack_invalid", "module": module, "name": name})
+        except Exception as exc:
+            _unbuildable("msgpack_invalid", module, name, exc)
             return arg
         return payload
 
     def _revive_json(self, value: dict[str, Any]) -> Any:
-        """Legacy `"json"` rows: LangChain's `{"lc": ..., "type": "constructor"}` objects."""
+        """Legacy `"json"` rows: LangChain's `{"lc": ..., "type": "constructor"}` objects.
+
+        An envelope whose type may not be rebuilt stays as stored (the dict),
+        as the reference leaves it; one that fails to rebuild becomes None,
+        with a warning, as in the reference.
+        """
         if value.get("type") != "constructor" or not isinstance(value.get("id"), list):
             return value
         path = value["id"]
         if not path or not all(isinstance(p, str) for p in path):
             return value
         module, name = _legacy_json_location(path)
-        kwargs = value.get("kwargs") or {}
-        args = value.get("args") or []
-        if self.allowed_json_modules is True:
-            policy = TypePolicy(frozenset(), strict=False, allow_any_class=True)
-        elif self.allowed_json_modules:
-            extra = {(".".join(p[:-1]), p[-1]) for p in self.allowed_json_modules if len(p) >= 2}
-            policy = TypePolicy(self._policy.allowlist | extra, strict=self._policy.strict)
-        else:
-            policy = self._policy
+        policy = self._json_policy
         cls = policy.resolve(module, name)
         if cls is None:
-            return kwargs or args or value
-        try:
-            method = value.get("method")
-            if method:
-                if not policy.method_allowed(module, name, method):
-                    return kwargs or args
-                return getattr(cls, method)(*args, **kwargs)
-            return cls(*args, **kwargs)
-        except Exception:
-            emit_serde_event({"kind": "json_invalid", "module": module, "name": name})
-            return kwargs or args
+            return value
+        args = value.get("args") or []
+        kwargs = value.get("kwargs") or {}
+        method = value.get("method")
+        if isinstance(method, str) and method:
+            if not policy.method_allowed(module, name, method, cls):
+                return value
+            builders = [getattr(cls, method, None)]
+        else:
+            builders = _legacy_builders(cls, method)
+        error: Exception | None = None
+        for build in builders:
+            try:
+                return build(*args, **kwargs)  # type: ignore[misc]
+            except Exception as exc:
+                error = exc
+        _unbuildable("json_invalid", module, name, error)
+        return None
+
+
+def _legacy_builders(cls: Any, method: Any) -> list[Any]:
+    """What an envelope's `method` list (LangGraph wrote `[None, "construct"]`
+    for pydantic models before late 2025) asks to try, in order: None is the
+    constructor; `construct`/`model_construct`, which only assign fields, run
+    for pydantic models. Nothing else named there is called."""
+    if not isinstance(method, list):
+        return [cls]
+    builders = []
+    for entry in method:
+        if entry is None:
+            builders.append(cls)
+        elif entry in ("construct", "model_construct") and is_pydantic_model(cls):
+            # pydantic v2 deprecates `construct` in favour of `model_construct`
+            builders.append(getattr(cls, "model_construct", None) or cls.construct)
+    return builders or [cls]
+
+
+def _unbuildable(kind: str, module: Any, name: Any, error: Exception | None) -> None:
+    emit_serde_event({"kind": kind, "module": str(module), "name": str(name)})
+    warn_once(
+        (kind, str(module), str(name)),
+        "Could not rebuild %s.%s from a checkpoint (%s); returning its stored data",
+        module,
+        name,
+        type(error).__name__,
+    )
 
 
 def _legacy_json_location(path: list[str]) -> tuple[str, str]:

@@ -13,7 +13,7 @@ import functools
 import importlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 EmbeddingsFunc = Callable[[Sequence[str]], list[list[float]]]
@@ -25,6 +25,7 @@ __all__ = [
     "EmbeddingsFunc",
     "ensure_embeddings",
     "get_text_at_path",
+    "index_text_paths",
     "tokenize_path",
 ]
 
@@ -138,10 +139,36 @@ async def aembed_query(embeddings: Embeddings, text: str) -> list[float]:
     return await asyncio.to_thread(embeddings.embed_query, text)
 
 
+def index_text_paths(index: Mapping[str, Any]) -> list[str]:
+    """The field paths an index config embeds: `fields`, or `text_fields` (the
+    key the reference's SQLite store reads), as a list; `["$"]` (the whole
+    value) when neither is set. A single path may be given as a string."""
+    chosen: Any = None
+    for key in ("fields", "text_fields"):
+        paths = index.get(key)
+        if paths is None:
+            continue
+        if isinstance(paths, str):
+            paths = [paths]
+        if not isinstance(paths, (list, tuple)) or not all(isinstance(p, str) for p in paths):
+            raise ValueError(
+                f"index config {key!r} must be a list of field paths or one path, got {paths!r}"
+            )
+        if chosen is not None and list(paths) != chosen:
+            raise ValueError(
+                "index config sets both 'fields' and 'text_fields' to different paths "
+                f"({chosen!r} and {list(paths)!r}): keep one"
+            )
+        chosen = list(paths)
+    return chosen or ["$"]
+
+
 def tokenize_path(path: str) -> list[str]:
     """Split a field path into tokens: `"a.b[0].c"` -> `["a", "b", "[0]", "c"]`.
 
-    Supports `[*]` (every element) and `{x,y}` (several keys at one level).
+    `[...]` and `{...}` are single tokens (each counts only its own kind of
+    bracket for nesting; an unclosed one runs to the end of the path); dots
+    separate the other tokens and empty ones are dropped.
     """
     return list(_tokens(path))
 
@@ -150,47 +177,56 @@ def tokenize_path(path: str) -> list[str]:
 def _tokens(path: str) -> tuple[str, ...]:
     # An index has a few field paths, split again for every put.
     tokens: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in path:
+    current = ""
+    i = 0
+    while i < len(path):
+        char = path[i]
         if char in "[{":
-            if depth == 0 and current:
-                tokens.append("".join(current))
-                current = []
-            depth += 1
-            current.append(char)
-        elif char in "]}":
-            depth -= 1
-            current.append(char)
-            if depth == 0:
-                tokens.append("".join(current))
-                current = []
-        elif char == "." and depth == 0:
             if current:
-                tokens.append("".join(current))
-                current = []
+                tokens.append(current)
+                current = ""
+            close = "]" if char == "[" else "}"
+            depth, j = 1, i + 1
+            while j < len(path) and depth:
+                if path[j] == char:
+                    depth += 1
+                elif path[j] == close:
+                    depth -= 1
+                j += 1
+            tokens.append(path[i:j])
+            i = j
+            continue
+        if char == ".":
+            if current:
+                tokens.append(current)
+                current = ""
         else:
-            current.append(char)
+            current += char
+        i += 1
     if current:
-        tokens.append("".join(current))
+        tokens.append(current)
     return tuple(tokens)
 
 
 def get_text_at_path(obj: Any, path: str | list[str]) -> list[str]:
-    """Every text found at `path` inside `obj` (non-strings are JSON-encoded).
+    """Every text found at `path` inside `obj`.
 
-    `"$"` means the whole object; `[*]` every list element; `[n]` one element
-    (negative counts from the end); `{a,b}` several keys.
+    `"$"` (or an empty path) is the whole object as JSON; `*` every value of a
+    dict or element of a list; `[*]` every list element; `[n]` one element
+    (negative counts from the end); `{a,b.c}` several keys, each a dotted path
+    of plain keys. Strings, numbers and booleans give their `str()`, lists and
+    dicts their JSON (sorted keys); None and other types give nothing.
     """
+    if isinstance(obj, Mapping) and not isinstance(obj, dict):
+        obj = dict(obj)
     if not path or path == "$":
-        return [_as_text(obj)]
+        return [_json(obj)]
     tokens = _tokens(path) if isinstance(path, str) else path
     found: list[str] = []
 
     def walk(value: Any, position: int) -> None:
         if position == len(tokens):
-            if value is not None:
-                found.append(_as_text(value))
+            _leaf(value, found)
             return
         token = tokens[position]
         if token.startswith("[") and token.endswith("]"):
@@ -210,10 +246,24 @@ def get_text_at_path(obj: Any, path: str | list[str]) -> list[str]:
         elif token.startswith("{") and token.endswith("}"):
             if not isinstance(value, dict):
                 return
-            for key in token[1:-1].split(","):
-                key = key.strip()
-                if key in value:
-                    walk(value[key], position + 1)
+            for field in token[1:-1].split(","):
+                keys = _tokens(field.strip())
+                if not keys:
+                    continue
+                target = value
+                for key in keys:
+                    if not isinstance(target, dict) or key not in target:
+                        break
+                    target = target[key]
+                else:
+                    _leaf(target, found)
+        elif token == "*":
+            if isinstance(value, dict):
+                value = value.values()
+            elif not isinstance(value, list):
+                return
+            for element in value:
+                walk(element, position + 1)
         elif isinstance(value, dict) and token in value:
             walk(value[token], position + 1)
 
@@ -221,9 +271,12 @@ def get_text_at_path(obj: Any, path: str | list[str]) -> list[str]:
     return found
 
 
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return str(value)
+def _leaf(value: Any, found: list[str]) -> None:
+    if isinstance(value, (str, int, float)):  # bool is an int
+        found.append(str(value))
+    elif isinstance(value, (dict, list)):
+        found.append(_json(value))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
