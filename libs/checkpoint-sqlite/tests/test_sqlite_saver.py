@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
-import time
+import threading
+import tracemalloc
+from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base.plan import drive
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
@@ -112,76 +112,282 @@ def test_old_layout_without_task_path_is_migrated(tmp_path):
 
 
 # -- reliability -------------------------------------------------------------------
+# Several processes and killed writers: tests/faults/test_sqlite_faults.py.
 
-WRITER = textwrap.dedent(
-    """
-    import sys
-    from langgraph.checkpoint.base import empty_checkpoint
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    with SqliteSaver.from_conn_string(path) as saver:
-        config = {"configurable": {"thread_id": name, "checkpoint_ns": ""}}
-        version = None
-        for step in range(count):
-            version = saver.get_next_version(version, None)
-            checkpoint = empty_checkpoint()
-            checkpoint["channel_values"] = {"step": step, "pad": "x" * 2000}
-            checkpoint["channel_versions"] = {"step": version}
-            config = saver.put(config, checkpoint, {"step": step}, {"step": version})
-            saver.put_writes(config, [("step", step)], "task")
-            print(step, flush=True)
-    """
-)
+VARIABLE_LIMIT = 16  # SQLite's own default is 32,766 (999 before 3.32)
 
 
-def test_several_processes_write_one_file_without_lock_errors(tmp_path):
-    path = str(tmp_path / "shared.db")
-    with SqliteSaver.from_conn_string(path) as saver:
-        saver.setup()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, path, f"proc-{n}", "60"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(4)
+class FewVariables(sqlite3.Connection):
+    """A connection that may bind only VARIABLE_LIMIT parameters per statement."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, VARIABLE_LIMIT)
+
+
+def exercise_large_results(saver) -> None:
+    """Every operation whose result grows with the data, on far more rows than variables."""
+    chain, delta_chain = 40, 3 * VARIABLE_LIMIT
+    version = saver.get_next_version(None, None)
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    ids = []
+    for step in range(delta_chain):
+        checkpoint = empty_checkpoint()
+        # `log` is a delta channel: a snapshot at step 0 only, counters after it.
+        checkpoint["channel_values"] = {"log": ["seed"]} if step == 0 else {}
+        checkpoint["channel_versions"] = {"log": version}
+        metadata = {"step": step, "run_id": f"run-{step}"}
+        if step:
+            metadata["counters_since_delta_snapshot"] = {"log": [step, step]}
+        config = saver.put(config, checkpoint, metadata, {"log": version})
+        saver.put_writes(config, [("log", f"w{step}"), ("other", step)], f"task-{step}")
+        ids.append(config["configurable"]["checkpoint_id"])
+        version = saver.get_next_version(version, None)
+    other = None
+    for step in range(chain):
+        other = put_one(saver, "u", step, parent=other, metadata={"run_id": f"urun-{step}"})
+    newest_first = ids[::-1]
+
+    listed = list(saver.list({"configurable": {"thread_id": "t", "checkpoint_ns": ""}}))
+    assert [c.config["configurable"]["checkpoint_id"] for c in listed] == newest_first
+    assert [c.pending_writes for c in listed[:2]] == [
+        [(f"task-{s}", "log", f"w{s}"), (f"task-{s}", "other", s)]
+        for s in (delta_chain - 1, delta_chain - 2)
     ]
-    errors = [p.communicate(timeout=120)[1] for p in procs]
-    assert all(p.returncode == 0 for p in procs), errors
-    assert not any("locked" in e for e in errors)
-    with SqliteSaver.from_conn_string(path) as saver:
-        for n in range(4):
-            history = list(saver.list({"configurable": {"thread_id": f"proc-{n}"}}))
-            assert len(history) == 60
-            assert history[0].pending_writes == [("task", "step", 59)]
-
-
-def test_killed_writer_loses_at_most_the_write_in_flight(tmp_path):
-    path = str(tmp_path / "killed.db")
-    with SqliteSaver.from_conn_string(path) as saver:
-        saver.setup()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, path, "victim", "100000"], stdout=subprocess.PIPE, text=True
+    everything = list(saver.list(None))
+    assert len(everything) == delta_chain + chain
+    assert [c.config["configurable"]["checkpoint_id"] for c in everything] == sorted(
+        (c.config["configurable"]["checkpoint_id"] for c in everything), reverse=True
     )
-    last_reported = -1
-    deadline = time.monotonic() + 60
-    while last_reported < 50 and time.monotonic() < deadline:
-        last_reported = int(proc.stdout.readline())
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    conn.close()
-    with SqliteSaver.from_conn_string(path) as saver:
-        history = list(saver.list({"configurable": {"thread_id": "victim"}}))
-        steps = [h.metadata["step"] for h in history]
-        # every step the writer reported as done is there, in one unbroken chain
-        assert max(steps) >= last_reported
-        assert steps == list(range(max(steps), -1, -1))
-        for item in history[1:]:
-            assert item.checkpoint["channel_values"]["step"] == item.metadata["step"]
+    assert len(list(saver.list(None, limit=delta_chain + 5))) == delta_chain + 5
+    before = {"configurable": {"thread_id": "t", "checkpoint_id": ids[30]}}
+    assert [
+        c.metadata["step"]
+        for c in saver.list({"configurable": {"thread_id": "t"}}, before=before, limit=20)
+    ] == list(range(29, 9, -1))
+    assert [c.metadata["step"] for c in saver.list(None, filter={"run_id": "run-7"})] == [7]
+
+    history = saver.get_delta_channel_history(config=config, channels=["log"])
+    assert history["log"]["seed"] == ["seed"]
+    assert [w[2] for w in history["log"]["writes"]] == [f"w{s}" for s in range(delta_chain - 1)]
+
+    saver.prune(["t"], strategy="keep_latest")  # keeps the whole delta ancestry
+    assert saver.get_delta_channel_history(config=config, channels=["log"]) == history
+    saver.delete_for_runs([f"urun-{step}" for step in range(chain - 3)])
+    assert [c.metadata["run_id"] for c in saver.list({"configurable": {"thread_id": "u"}})] == [
+        f"urun-{step}" for step in (chain - 1, chain - 2, chain - 3)
+    ]
+    saver.copy_thread("t", "t2")
+    assert len(list(saver.list({"configurable": {"thread_id": "t2"}}))) == delta_chain
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Pages of a few keys, so that a few dozen rows cross many page boundaries."""
+    from langgraph.checkpoint.sqlite._plans import ListPages
+
+    monkeypatch.setattr(ListPages, "FIRST_PAGE", 4)
+    monkeypatch.setattr(ListPages, "MAX_PAGE", 7)
+    monkeypatch.setattr(ListPages, "ROW_CHUNK", 3)
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_large_results_bind_few_variables(tmp_path):
+    conn = sqlite3.connect(tmp_path / "v.db", check_same_thread=False, factory=FewVariables)
+    with closing(conn):
+        exercise_large_results(SqliteSaver(conn))
+
+
+@pytest.mark.usefixtures("small_pages")
+async def test_large_results_bind_few_variables_async(tmp_path):
+    async with aiosqlite.connect(tmp_path / "v.db", factory=FewVariables) as conn:
+        await asyncio.to_thread(exercise_large_results, AsyncSqliteSaver(conn))
+
+
+def fill_large_thread(saver, count: int, size: int) -> None:
+    config = None
+    for step in range(count):
+        config = put_one(saver, "big", f"{step:06d}" + "x" * size, parent=config)
+        saver.put_writes(config, [("v", step)], "task")
+
+
+def test_list_streams_in_bounded_memory(tmp_path):
+    count, size = 400, 50_000  # 20 MB of checkpoints
+    with SqliteSaver.from_conn_string(str(tmp_path / "m.db")) as saver:
+        fill_large_thread(saver, count, size)
+        tracemalloc.start()
+        try:
+            seen = 0
+            for item in saver.list(None):
+                assert item.pending_writes == [("task", "v", count - 1 - seen)]
+                seen += 1
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert seen == count
+    assert peak < count * size / 5, f"list held {peak:,} bytes at once"
+
+
+async def test_alist_streams_in_bounded_memory(tmp_path):
+    count, size = 400, 50_000
+    async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "m.db")) as saver:
+        await asyncio.to_thread(fill_large_thread, saver, count, size)
+        tracemalloc.start()
+        try:
+            seen = 0
+            async for item in saver.alist({"configurable": {"thread_id": "big"}}):
+                assert item.pending_writes == [("task", "v", count - 1 - seen)]
+                seen += 1
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert seen == count
+        assert peak < count * size / 5, f"alist held {peak:,} bytes at once"
+        # the sync methods, from another thread, stream the same way
+        tracemalloc.start()
+        try:
+            seen = await asyncio.to_thread(lambda: sum(1 for _ in saver.list(None)))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert seen == count
+        assert peak < count * size / 5, f"list from a thread held {peak:,} bytes at once"
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_list_pages_keep_ties_across_threads(tmp_path):
+    """copy_thread makes equal checkpoint ids in several threads: none may be lost at a
+    page boundary."""
+    with SqliteSaver.from_conn_string(str(tmp_path / "ties.db")) as saver:
+        config = None
+        for step in range(7):
+            config = put_one(saver, "a", step, parent=config)
+        for target in "bcdefghijklmnopqrstuvwxyz":
+            saver.copy_thread("a", target)
+        everything = list(saver.list(None))
+        assert len(everything) == 26 * 7
+        keys = [
+            (c.config["configurable"]["checkpoint_id"], c.config["configurable"]["thread_id"])
+            for c in everything
+        ]
+        assert len(set(keys)) == len(keys)
+        assert [k[0] for k in keys] == sorted((k[0] for k in keys), reverse=True)
+        assert len(list(saver.list(None, limit=100))) == 100
+        assert len(list(saver.list(None, filter={"step": 0}))) == 26 * 7
+        assert [c.config for c in saver.list(None, filter={"step": 0}, limit=30)] == [
+            c.config for c in everything[:30]
+        ]
+        # a thread without namespace in the config pages on (id, namespace)
+        assert len(list(saver.list({"configurable": {"thread_id": "q"}}))) == 7
+
+
+@pytest.fixture
+def fresh_file_being_written(tmp_path):
+    """A new file another connection holds the write lock of for a moment, still in the
+    rollback journal: there SQLite refuses the switch to WAL at once ("database is
+    locked"), without its busy handler waiting, as happens when processes set up one
+    fresh file together."""
+    path = tmp_path / "fresh.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE other_app (x)")
+    release = threading.Timer(0.3, holder.execute, ("COMMIT",))
+    release.start()
+    try:
+        yield str(path)
+    finally:
+        release.join()
+        holder.close()
+
+
+def test_setup_waits_for_the_lock_on_a_fresh_file(fresh_file_being_written):
+    with SqliteSaver.from_conn_string(fresh_file_being_written) as saver:
+        saver.setup()
+        config = put_one(saver, "t", 1)
+        assert saver.get_tuple(config).checkpoint["channel_values"] == {"v": 1}
+        assert saver.conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_async_setup_waits_for_the_lock_on_a_fresh_file(fresh_file_being_written):
+    async with AsyncSqliteSaver.from_conn_string(fresh_file_being_written) as saver:
+        await saver.setup()
+        config = await saver.aput(
+            {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}, empty_checkpoint(), {}, {}
+        )
+        assert (await saver.aget_tuple(config)).config == config
+        assert await saver.conn.execute_fetchall("PRAGMA journal_mode") == [("wal",)]
+
+
+NOT_JSON = [
+    pytest.param("when", datetime(2024, 1, 2, 3, 4, 5), "datetime", id="datetime"),
+    pytest.param("raw", b"\x00\xff", "bytes", id="bytes"),
+    pytest.param("thing", object(), "object", id="object"),
+    pytest.param("nested", {"inner": [1, {2, 3}]}, "set", id="nested-set"),
+]
+
+
+@pytest.mark.parametrize("key, value, type_name", NOT_JSON)
+def test_non_json_metadata_is_refused_and_nothing_is_stored(tmp_path, key, value, type_name):
+    with SqliteSaver.from_conn_string(str(tmp_path / "j.db")) as saver:
+        with pytest.raises(TypeError, match=f"{key}.*{type_name}"):
+            put_one(saver, "t", 1, metadata={"step": 1, key: value})
+        assert list(saver.list(None)) == []
+
+
+@pytest.mark.parametrize("key, value, type_name", NOT_JSON)
+async def test_non_json_metadata_is_refused_and_nothing_is_stored_async(
+    tmp_path, key, value, type_name
+):
+    async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "j.db")) as saver:
+        checkpoint = empty_checkpoint()
+        config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+        with pytest.raises(TypeError, match=f"{key}.*{type_name}"):
+            await saver.aput(config, checkpoint, {key: value}, {})
+        assert [c async for c in saver.alist(None)] == []
+
+
+def test_metadata_json_that_sqlite_cannot_read_is_refused(tmp_path):
+    """NaN would be stored as the text NaN, which SQLite's JSON functions reject, so every
+    filtered list, delete_for_runs and delta history on the file would fail."""
+    with SqliteSaver.from_conn_string(str(tmp_path / "nan.db")) as saver:
+        for bad in (float("nan"), float("inf"), [float("-inf")]):
+            with pytest.raises(ValueError, match="score"):
+                put_one(saver, "t", 1, metadata={"score": bad})
+        assert list(saver.list(None)) == []
+        put_one(saver, "t", 1, metadata={"when": "2024-01-02", "pair": (1, 2), "score": 1.5})
+        [stored] = saver.list(None, filter={"pair": [1, 2]})
+        assert stored.metadata["score"] == 1.5
+
+
+def test_dotted_filter_keys_reach_nested_metadata(tmp_path):
+    with SqliteSaver.from_conn_string(str(tmp_path / "dots.db")) as saver:
+        rows = [
+            {"user": {"plain": "x"}},
+            {"user.plain": "y"},  # a top-level key that contains a dot
+            {"user": {"plain": "z"}, "user.plain": "x"},
+            {"a": {"b": {"c": 1}}},
+            {"lst": [{"k": "v"}]},
+            {"user": "plain"},
+        ]
+        for n, metadata in enumerate(rows):
+            put_one(saver, f"t{n}", n, metadata={"n": n, **metadata})
+
+        def found(filter):
+            return sorted(c.metadata["n"] for c in saver.list(None, filter=filter))
+
+        # as the reference: each dot steps into a nested object ...
+        assert found({"user.plain": "x"}) == [0, 2]
+        assert found({"user.plain": "z"}) == [2]
+        assert found({"a.b.c": 1}) == [3]
+        assert found({"a.b": {"c": 1}}) == [3]
+        assert found({"a.b.c": True}) == []
+        assert found({"a.b.c.d": 1}) == []
+        assert found({"lst.0.k": "v"}) == []  # ... of objects only, never into lists
+        assert found({"user": {"plain": "x"}}) == [0]
+        # ... and a key stored with its dots matches literally too (the contract's
+        # hostile-key case), which the reference cannot express
+        assert found({"user.plain": "y"}) == [1]
+        assert found({"user.plain": "y", "n": 1}) == [1]
 
 
 # -- errors and modes ------------------------------------------------------------------
@@ -227,8 +433,6 @@ def test_wal_and_synchronous_settings(tmp_path):
 
 
 def test_memory_database_and_threads_sharing_a_saver(tmp_path):
-    import threading
-
     with SqliteSaver.from_conn_string(":memory:") as saver:
 
         def worker(n):
@@ -256,9 +460,19 @@ def test_filter_keys_never_reach_sql_text(tmp_path):
         assert len(list(saver.list(None, filter={"$.a[0]": 1}))) == 1
         assert list(saver.list(None, filter={"a": 1})) == []
         assert saver.conn.execute("SELECT count(*) FROM checkpoints").fetchone() == (1,)
-    step = next(_plans.list_plan(saver.serde, None, {key: "x", "$.a[0]": 1}, None, None))
-    assert key in step.params and "$.a[0]" in step.params
-    assert "DROP" not in step.sql and "$.a[0]" not in step.sql
+        steps = []
+
+        def execute(step):
+            steps.append(step)
+            return saver.conn.execute(step.sql, step.params).fetchall()
+
+        pages = _plans.ListPages(saver.serde, None, {key: "x", "$.a[0]": 1}, None, None)
+        found = []
+        while (plan := pages.next_plan()) is not None:
+            found += drive(plan, execute)
+    assert len(found) == 1
+    assert any(key in step.params and "$.a[0]" in step.params for step in steps)
+    assert not any("DROP" in step.sql or "$.a[0]" in step.sql for step in steps)
 
 
 def test_reference_store_file_reads_back(tmp_path):

@@ -2,7 +2,9 @@
 
 The schema is the reference package's, so existing databases keep working.
 Writes take the database lock up front (`BEGIN IMMEDIATE`), the journal is WAL
-and a busy timeout applies, so several processes can share one file.
+and a busy timeout applies, so several processes can share one file; the few
+lock waits SQLite does not cover with its busy handler (switching a fresh file
+to WAL while others open it) are retried until the same timeout.
 
 Durability: by default `PRAGMA synchronous=NORMAL` in WAL mode — a committed
 checkpoint survives the process crashing (it may be lost only if the machine
@@ -13,11 +15,13 @@ speed; `None` leaves the connection's setting alone.
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
@@ -54,6 +58,8 @@ __all__ = [
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY = 5
+T = TypeVar("T")
 
 
 def connection_pragmas(synchronous: Synchronous | None) -> list[str]:
@@ -64,6 +70,38 @@ def connection_pragmas(synchronous: Synchronous | None) -> list[str]:
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
         pragmas.append(f"PRAGMA synchronous = {synchronous.upper()}")
     return pragmas
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (any extended code): another connection holds the lock."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF == SQLITE_BUSY
+    return "database is locked" in str(exc)
+
+
+def busy_retry_delays(started: float) -> Iterator[float]:
+    """Pauses between attempts of a statement that failed with SQLITE_BUSY
+    without SQLite's busy handler waiting (it does not for every lock, e.g. the
+    switch to WAL): short, growing and jittered so that processes started
+    together spread out, ending BUSY_TIMEOUT_MS after `started` (time.monotonic)."""
+    deadline = started + BUSY_TIMEOUT_MS / 1000
+    delay = 0.002
+    while (left := deadline - time.monotonic()) > 0:
+        yield min(left, delay * random.uniform(0.5, 1.5))
+        delay = min(delay * 2, 0.1)
+
+
+def retry_busy(attempt: Callable[[], T]) -> T:
+    """`attempt()`, again after a pause while it fails with SQLITE_BUSY (see above)."""
+    delays = busy_retry_delays(time.monotonic())
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or (delay := next(delays, None)) is None:
+                raise
+        time.sleep(delay)
 
 
 def closed_connection_error(saver: object) -> RuntimeError:
@@ -122,7 +160,7 @@ class SqliteSaver(AsyncMethodsUnsupported, BaseCheckpointSaver[str]):
         try:
             for pragma in connection_pragmas(self.synchronous):
                 self.conn.execute(pragma)
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            retry_busy(lambda: self.conn.execute(plans.WAL).fetchall())
             self._drive(plans.setup_plan(), write=True)
         except sqlite3.ProgrammingError as exc:
             raise self._translate(exc) from exc
@@ -165,7 +203,7 @@ class SqliteSaver(AsyncMethodsUnsupported, BaseCheckpointSaver[str]):
 
         try:
             if write:
-                cur.execute("BEGIN IMMEDIATE")
+                retry_busy(lambda: cur.execute("BEGIN IMMEDIATE"))
             try:
                 result = drive(plan, execute)
             except BaseException:
@@ -199,7 +237,11 @@ class SqliteSaver(AsyncMethodsUnsupported, BaseCheckpointSaver[str]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        yield from self._run(plans.list_plan(self.serde, config, filter, before, limit))
+        """Newest first, read a page at a time: the saver's lock is free between
+        pages, so the loop body may call the saver."""
+        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        while (plan := pages.next_plan()) is not None:
+            yield from self._run(plan)
 
     def put(
         self,

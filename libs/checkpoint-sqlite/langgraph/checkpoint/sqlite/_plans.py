@@ -9,13 +9,19 @@ hold the database lock only for the statements themselves.
 
 Metadata filters never reach SQL text: filter keys are bound parameters of
 `json_each` lookups that narrow the rows, and the exact JSON comparison is
-done in Python (`metadata_matches`).
+done in Python (`filter_matches`).
+
+No statement binds a number of parameters that grows with the data: a list of
+keys or ids travels as one JSON array parameter (`json_each(?)`), so SQLite's
+variable limit (32,766 by default, 999 before 3.32) is never reached, and
+`list` reads in keyset pages (`ListPages`) instead of all at once.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +71,11 @@ CREATE_TABLES = (
 )
 
 
+# Needs every other connection out of the file for a moment; on a fresh file
+# SQLite may answer SQLITE_BUSY at once instead of waiting (see retry_busy).
+WAL = "PRAGMA journal_mode = WAL"
+
+
 def setup_plan() -> Plan:
     """Create the tables, and add `task_path` to databases from before it existed."""
     for statement in CREATE_TABLES:
@@ -78,15 +89,37 @@ def setup_plan() -> Plan:
 
 
 def dump_metadata(config: RunnableConfig, metadata: CheckpointMetadata) -> bytes:
-    """Metadata as the reference stores it: UTF-8 JSON text in a BLOB."""
+    """Metadata as the reference stores it: UTF-8 JSON text in a BLOB.
+
+    Values JSON cannot hold raise `TypeError` (as the reference does), and NaN
+    or infinities `ValueError`: SQLite's JSON functions reject their text, so
+    one such row would break filtered `list`, `delete_for_runs` and delta
+    history on the whole file.
+    """
     merged = get_checkpoint_metadata(config, metadata)
-    return json.dumps(merged, ensure_ascii=False, default=str).encode()
+    try:
+        return json.dumps(merged, ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise _metadata_error(merged, exc) from None
+
+
+def _metadata_error(merged: Mapping[str, Any], exc: Exception) -> Exception:
+    """The error of the first entry that cannot be stored, naming its key."""
+    for key, value in merged.items():
+        try:
+            json.dumps({key: value}, allow_nan=False)
+        except (TypeError, ValueError) as entry_exc:
+            return type(entry_exc)(
+                f"checkpoint metadata[{key!r}] cannot be stored as JSON ({entry_exc}); "
+                "metadata holds str, int, finite float, bool and None, in lists and dicts"
+            )
+    return exc
 
 
 def load_metadata(raw: bytes | str | None) -> CheckpointMetadata:
     if not raw:
         return {}
-    return json.loads(raw)
+    return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,18 +213,29 @@ _CHECKPOINT_COLUMNS = (
 )
 
 
+def json_list(values: Iterable[Any]) -> str:
+    """Many values as one parameter, read back in SQL by `json_each(?)`."""
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+# Rows whose (thread_id, checkpoint_ns, checkpoint_id) is in a JSON array of
+# triples; SQLite looks each one up in the primary key.
+_KEY_IN_JSON = (
+    "(thread_id, checkpoint_ns, checkpoint_id) IN (SELECT json_extract(value, '$[0]'), "
+    "json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))"
+)
+
+
 def _writes_query(keys: Sequence[tuple[str, str, str]], channels: Sequence[str] = ()) -> Query:
     """Pending writes of many checkpoints in one statement."""
-    placeholders = ", ".join("(?, ?, ?)" for _ in keys)
-    params: list[Any] = [part for key in keys for part in key]
     sql = (
         "SELECT thread_id, checkpoint_ns, checkpoint_id, task_id, channel, type, value, "
-        f"task_path, idx FROM writes WHERE (thread_id, checkpoint_ns, checkpoint_id) IN "
-        f"(VALUES {placeholders})"
+        f"task_path, idx FROM writes WHERE {_KEY_IN_JSON}"
     )
+    params = [json_list(keys)]
     if channels:
-        sql += f" AND channel IN ({', '.join('?' for _ in channels)})"
-        params.extend(channels)
+        sql += " AND channel IN (SELECT value FROM json_each(?))"
+        params.append(json_list(channels))
     return Query(sql, params)
 
 
@@ -267,14 +311,50 @@ def get_tuple_plan(serde: SerializerProtocol, config: RunnableConfig) -> Plan:
     return found[0] if found else None
 
 
+_MISSING = object()
+
+
+def _nested_value(metadata: Mapping[str, Any], dotted_key: str) -> Any:
+    """The value at a dotted path through nested objects (as the reference reads
+    `a.b`; lists are not indexed), or _MISSING."""
+    node: Any = metadata
+    for part in dotted_key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def filter_matches(metadata: Mapping[str, Any], filter: Mapping[str, Any]) -> bool:
+    """Whether every filter key names a stored value JSON-equal to the wanted one:
+    the top-level entry of that name or, for a dotted key, the nested value at
+    that path (either may match)."""
+    if not any("." in key for key in filter):
+        return metadata_matches(metadata, filter)
+    for key, wanted in filter.items():
+        if metadata_matches(metadata, {key: wanted}):
+            continue
+        nested = _nested_value(metadata, key) if "." in key else _MISSING
+        if nested is _MISSING or not metadata_matches({key: nested}, {key: wanted}):
+            return False
+    return True
+
+
 def _list_where(
-    config: RunnableConfig | None,
-    filter: Mapping[str, Any] | None,
-    before: RunnableConfig | None,
-) -> tuple[str, list[Any]]:
+    config: RunnableConfig | None, before: RunnableConfig | None
+) -> tuple[list[str], list[Any], tuple[str, ...]]:
+    """WHERE clauses and parameters of a `list`'s location, and the columns that order it.
+
+    The order is checkpoint id descending; where the config leaves the thread
+    or namespace open, those break ties (`copy_thread` repeats ids), so that
+    keyset pages on the ordering columns neither skip nor repeat a row.
+    """
     clauses: list[str] = []
     params: list[Any] = []
-    if config is not None:
+    order = ["checkpoint_id"]
+    if config is None:
+        order += ["thread_id", "checkpoint_ns"]
+    else:
         thread_id, _, checkpoint_id = config_location(config)
         clauses.append("thread_id = ?")
         params.append(thread_id)
@@ -282,62 +362,151 @@ def _list_where(
         if "checkpoint_ns" in configurable:
             clauses.append("checkpoint_ns = ?")
             params.append(configurable["checkpoint_ns"] or "")
+        else:
+            order.append("checkpoint_ns")
         if checkpoint_id:
             clauses.append("checkpoint_id = ?")
             params.append(checkpoint_id)
     if before is not None and (before_id := get_checkpoint_id(before)):
         clauses.append("checkpoint_id < ?")
         params.append(before_id)
-    for key in filter or {}:
+    return clauses, params, tuple(order)
+
+
+def _filter_narrowing(filter: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """SQL keeping rows that have every filter key at top level (or, dotted, its
+    first part); the values are compared in Python (`filter_matches`)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for key in filter:
         if not isinstance(key, str):
             raise ValueError(f"metadata filter keys must be strings, got {key!r}")
-        # Narrows rows to those having the key; the value is compared in Python.
-        clauses.append("EXISTS (SELECT 1 FROM json_each(checkpoints.metadata) WHERE key = ?)")
-        params.append(key)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        clauses.append("EXISTS (SELECT 1 FROM json_each(checkpoints.metadata) WHERE key IN (?, ?))")
+        params += [key, key.split(".", 1)[0]]
+    return "".join(f" AND {clause}" for clause in clauses), params
 
 
-def list_plan(
-    serde: SerializerProtocol,
-    config: RunnableConfig | None,
-    filter: Mapping[str, Any] | None,
-    before: RunnableConfig | None,
-    limit: int | None,
-) -> Plan:
-    if filter is not None and not isinstance(filter, Mapping):
-        raise ValueError(
-            f"filter must be a dict of metadata keys to values, got {type(filter).__name__}"
-        )
-    if limit is not None and limit <= 0:
-        return []
-    where, params = _list_where(config, filter, before)
-    order = " ORDER BY checkpoint_id DESC"
-    if filter:
-        # Pick matching ids from metadata alone, then load only those rows.
-        candidates = yield Query(
-            f"SELECT thread_id, checkpoint_ns, checkpoint_id, metadata FROM checkpoints{where}{order}",
-            params,
-        )
-        keys = [
-            (thread_id, ns, checkpoint_id)
-            for thread_id, ns, checkpoint_id, metadata in candidates
-            if metadata_matches(load_metadata(metadata), filter)
-        ][:limit]
-        if not keys:
+class ListPages:
+    """One `list` call, read a few checkpoints at a time.
+
+    Each `next_plan()` is a short plan returning the next checkpoints (maybe
+    none), or None once the listing is done; the driver runs one plan per
+    lock hold and yields its items before asking for the next. Keys are read
+    in keyset pages (`WHERE (order columns) < last seen`) from the primary
+    key's index, a filter is checked on the metadata of a page's keys, and
+    full rows and their writes are read in chunks of the matching keys: memory
+    and parameter counts stay bounded whatever the number of checkpoints, and
+    the first item comes after one page.
+    """
+
+    # Keys per page, doubling up to the cap: where no index gives the order
+    # (list(None), a thread without namespace), each page sorts every key
+    # still ahead, so few pages matter more than small ones.
+    FIRST_PAGE, MAX_PAGE = 1000, 8000
+    ROW_CHUNK = 25  # full checkpoints decoded per plan
+
+    def __init__(
+        self,
+        serde: SerializerProtocol,
+        config: RunnableConfig | None,
+        filter: Mapping[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> None:
+        if filter is not None and not isinstance(filter, Mapping):
+            raise ValueError(
+                f"filter must be a dict of metadata keys to values, got {type(filter).__name__}"
+            )
+        self.serde = serde
+        self.filter = dict(filter or {})
+        self.narrowing, self.narrowing_params = _filter_narrowing(self.filter)
+        self.clauses, self.params, self.order = _list_where(config, before)
+        self.remaining = limit  # None: no limit
+        self.pending: deque[tuple[str, str, str]] = deque()  # matching keys not yet read
+        self.last: tuple[Any, ...] | None = None  # ordering columns of the last key seen
+        self.page = self.FIRST_PAGE
+        self.keys_exhausted = False
+
+    def next_plan(self) -> Plan | None:
+        if self.remaining is not None and self.remaining <= 0:
+            return None
+        if not self.pending and self.keys_exhausted:
+            return None
+        return self._next()
+
+    def _next(self) -> Plan:
+        if not self.pending:
+            yield from self._read_keys()
+        size = self.ROW_CHUNK if self.remaining is None else min(self.ROW_CHUNK, self.remaining)
+        chunk = [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
+        if not chunk:
             return []
-        placeholders = ", ".join("(?, ?, ?)" for _ in keys)
         rows = yield Query(
-            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE "
-            f"(thread_id, checkpoint_ns, checkpoint_id) IN (VALUES {placeholders}){order}",
-            [part for key in keys for part in key],
+            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE {_KEY_IN_JSON}",
+            [json_list(chunk)],
         )
-    else:
-        limit_sql = " LIMIT ?" if limit is not None else ""
-        rows = yield Query(
-            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints{where}{order}{limit_sql}",
-            [*params, limit] if limit is not None else params,
-        )
-    return (yield from _tuples_with_writes(serde, rows))
+        by_key = {(row[0], row[1], row[2]): row for row in rows}
+        # Checked again: a row may have been replaced since its key was read.
+        found = [
+            by_key[key]
+            for key in chunk
+            if key in by_key
+            and (not self.filter or filter_matches(load_metadata(by_key[key][6]), self.filter))
+        ]
+        items = yield from _tuples_with_writes(self.serde, found)
+        if self.remaining is not None:
+            self.remaining -= len(items)
+        return items
+
+    def _read_keys(self) -> Plan:
+        page = self.page
+        if self.remaining is not None and not self.filter:
+            page = min(page, self.remaining)
+        self.page = min(self.page * 2, self.MAX_PAGE)
+        clauses, params = list(self.clauses), list(self.params)
+        if self.last is not None:
+            clauses.append(self._compare("<"))
+            params += self.last
+        where = " AND ".join(clauses) or "1"
+        order = ", ".join(f"{column} DESC" for column in self.order)
+        if not self.filter:
+            keys = yield Query(
+                f"SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints WHERE {where} "
+                f"ORDER BY {order} LIMIT ?",
+                [*params, page],
+            )
+            self.keys_exhausted = len(keys) < page
+        else:
+            # The page's last key, then the page as a range: metadata is read
+            # only for the page's rows, without a lookup per key.
+            columns = ", ".join(self.order)
+            bound = yield Query(
+                f"SELECT {columns} FROM checkpoints WHERE {where} ORDER BY {order} "
+                "LIMIT 1 OFFSET ?",
+                [*params, page - 1],
+            )
+            self.keys_exhausted = not bound
+            if bound:
+                where += f" AND {self._compare('>=')}"
+                params += bound[0]
+            rows = yield Query(
+                "SELECT thread_id, checkpoint_ns, checkpoint_id, metadata FROM checkpoints "
+                f"WHERE {where}{self.narrowing} ORDER BY {order}",
+                [*params, *self.narrowing_params],
+            )
+            if bound:
+                self.last = tuple(bound[0])
+            keys = [row for row in rows if filter_matches(load_metadata(row[3]), self.filter)]
+        if keys and not self.filter:
+            last = dict(zip(("thread_id", "checkpoint_ns", "checkpoint_id"), keys[-1]))
+            self.last = tuple(last[column] for column in self.order)
+        self.pending.extend((row[0], row[1], row[2]) for row in keys)
+
+    def _compare(self, operator: str) -> str:
+        """The ordering columns compared with a position (as many parameters)."""
+        if len(self.order) == 1:
+            return f"checkpoint_id {operator} ?"
+        return f"({', '.join(self.order)}) {operator} ({', '.join('?' for _ in self.order)})"
 
 
 def delta_history_plan(
@@ -365,7 +534,7 @@ def delta_history_plan(
         checkpoint_id = latest[0][0]
     walk = DeltaHistoryWalk(channels)
     visited: list[str] = []
-    channel_marks = ", ".join("?" for _ in channels)
+    channel_list = json_list(channels)
     start = yield Query(
         "SELECT parent_checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
         "AND checkpoint_id = ?",
@@ -375,20 +544,20 @@ def delta_history_plan(
     ancestors: list[tuple[str, Any]] = []  # (checkpoint_id, decoded channel_values)
     while next_id and walk.pending:
         rows = yield Query(
-            f"""WITH RECURSIVE chain(checkpoint_id, parent_checkpoint_id, type, checkpoint, stop) AS (
+            """WITH RECURSIVE chain(checkpoint_id, parent_checkpoint_id, type, checkpoint, stop) AS (
                 SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint,
                     NOT EXISTS (SELECT 1 FROM json_each(metadata, '$.counters_since_delta_snapshot')
-                                WHERE key IN ({channel_marks}))
+                                WHERE key IN (SELECT value FROM json_each(?)))
                 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?
                 UNION ALL
                 SELECT c.checkpoint_id, c.parent_checkpoint_id, c.type, c.checkpoint,
                     NOT EXISTS (SELECT 1 FROM json_each(c.metadata, '$.counters_since_delta_snapshot')
-                                WHERE key IN ({channel_marks}))
+                                WHERE key IN (SELECT value FROM json_each(?)))
                 FROM checkpoints c JOIN chain ON c.checkpoint_id = chain.parent_checkpoint_id
                 WHERE c.thread_id = ? AND c.checkpoint_ns = ? AND NOT chain.stop
             )
             SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint FROM chain""",
-            (*channels, thread_id, ns, next_id, *channels, thread_id, ns),
+            (channel_list, thread_id, ns, next_id, channel_list, thread_id, ns),
         )
         if not rows:
             break
@@ -425,19 +594,14 @@ def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan:
     run_ids = [str(r) for r in run_ids]
     if not run_ids:
         return
-    marks = ", ".join("?" for _ in run_ids)
-    doomed = (
-        "SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints "
-        f"WHERE json_extract(metadata, '$.run_id') IN ({marks})"
-    )
+    doomed = "json_extract(metadata, '$.run_id') IN (SELECT value FROM json_each(?))"
+    params = (json_list(run_ids),)
     yield Execute(
-        f"DELETE FROM writes WHERE (thread_id, checkpoint_ns, checkpoint_id) IN ({doomed})",
-        run_ids,
+        "DELETE FROM writes WHERE (thread_id, checkpoint_ns, checkpoint_id) IN "
+        f"(SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints WHERE {doomed})",
+        params,
     )
-    yield Execute(
-        f"DELETE FROM checkpoints WHERE json_extract(metadata, '$.run_id') IN ({marks})",
-        run_ids,
-    )
+    yield Execute(f"DELETE FROM checkpoints WHERE {doomed}", params)
 
 
 def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan:
@@ -461,55 +625,45 @@ def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: s
     checkpoint and the ancestors its delta channels still replay from."""
     if strategy not in ("keep_latest", "delete"):
         raise ValueError(f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'")
-    for thread_id in thread_ids:
+    for thread_id in map(str, thread_ids):
         if strategy == "delete":
             yield from delete_thread_plan(thread_id)
             continue
-        rows = yield Query(
-            "SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints "
-            "WHERE thread_id = ? ORDER BY checkpoint_ns, checkpoint_id DESC",
-            (str(thread_id),),
+        latest = yield Query(
+            "SELECT checkpoint_ns, max(checkpoint_id) FROM checkpoints WHERE thread_id = ? "
+            "GROUP BY checkpoint_ns",
+            (thread_id,),
         )
-        by_ns: dict[str, list[tuple[str, str | None, Any]]] = {}
-        for ns, checkpoint_id, parent_id, metadata in rows:
-            by_ns.setdefault(ns, []).append((checkpoint_id, parent_id, metadata))
-        for ns, checkpoints in by_ns.items():
-            keep = yield from _keep_for_delta(serde, str(thread_id), ns, checkpoints)
-            marks = ", ".join("?" for _ in keep)
+        for ns, latest_id in latest:
+            keep = yield from _keep_for_delta(serde, thread_id, ns, latest_id)
             for table in ("writes", "checkpoints"):
                 yield Execute(
                     f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_ns = ? "
-                    f"AND checkpoint_id NOT IN ({marks})",
-                    (str(thread_id), ns, *keep),
+                    "AND checkpoint_id NOT IN (SELECT value FROM json_each(?))",
+                    (thread_id, ns, json_list(keep)),
                 )
 
 
-def _keep_for_delta(
-    serde: SerializerProtocol,
-    thread_id: str,
-    ns: str,
-    checkpoints: list[tuple[str, str | None, Any]],
-) -> Plan:
-    """Ids to keep: the latest (first in the list) and its delta ancestry."""
-    latest_id, parent_id, metadata = checkpoints[0]
-    keep = [latest_id]
-    parents = {cid: pid for cid, pid, _ in checkpoints}
-    values = yield from _channel_names(serde, thread_id, ns, latest_id)
-    pending = delta_channels_needing_history(load_metadata(metadata), values)
-    while pending and parent_id in parents:
-        keep.append(parent_id)
-        values = yield from _channel_names(serde, thread_id, ns, parent_id)
-        pending -= values
-        parent_id = parents[parent_id]
+def _keep_for_delta(serde: SerializerProtocol, thread_id: str, ns: str, latest_id: str) -> Plan:
+    """Ids to keep: the latest and the ancestors its delta channels replay from,
+    read one at a time (only the chain is ever in memory)."""
+    keep: list[str] = []
+    pending: set[str] | None = None  # delta channels still without a stored value
+    checkpoint_id: str | None = latest_id
+    while checkpoint_id is not None and (pending is None or pending):
+        rows = yield Query(
+            "SELECT parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints "
+            "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+            (thread_id, ns, checkpoint_id),
+        )
+        if not rows:
+            break
+        parent_id, type_, blob, metadata = rows[0]
+        values = set(serde.loads_typed((type_, blob)).get("channel_values", {}))
+        if pending is None:
+            pending = delta_channels_needing_history(load_metadata(metadata), values)
+        else:
+            pending -= values
+        keep.append(checkpoint_id)
+        checkpoint_id = parent_id
     return keep
-
-
-def _channel_names(serde: SerializerProtocol, thread_id: str, ns: str, checkpoint_id: str) -> Plan:
-    rows = yield Query(
-        "SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
-        "AND checkpoint_id = ?",
-        (thread_id, ns, checkpoint_id),
-    )
-    if not rows:
-        return set()
-    return set(serde.loads_typed((rows[0][0], rows[0][1])).get("channel_values", {}))

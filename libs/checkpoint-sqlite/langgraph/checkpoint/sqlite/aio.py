@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -35,8 +36,10 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import (
     BUSY_TIMEOUT_MS,
     Synchronous,
+    busy_retry_delays,
     closed_connection_error,
     connection_pragmas,
+    is_busy,
 )
 from langgraph.checkpoint.sqlite import _plans as plans
 
@@ -99,7 +102,7 @@ class AsyncSqliteSaver(SyncMethodsViaLoop, BaseCheckpointSaver[str]):
         try:
             for pragma in connection_pragmas(self.synchronous):
                 await self.conn.execute(pragma)
-            await self.conn.execute("PRAGMA journal_mode = WAL")
+            await _retry_busy(lambda: self.conn.execute_fetchall(plans.WAL))
             await self._drive(plans.setup_plan(), write=True)
         except (sqlite3.ProgrammingError, ValueError) as exc:
             raise self._translate(exc) from exc
@@ -128,7 +131,7 @@ class AsyncSqliteSaver(SyncMethodsViaLoop, BaseCheckpointSaver[str]):
             return None
 
         if write:
-            await conn.execute("BEGIN IMMEDIATE")
+            await _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
             result = await adrive(plan, execute)
         except BaseException:
@@ -162,8 +165,24 @@ class AsyncSqliteSaver(SyncMethodsViaLoop, BaseCheckpointSaver[str]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        for item in await self._run(plans.list_plan(self.serde, config, filter, before, limit)):
-            yield item
+        """Newest first, read a page at a time (the saver's lock is free between pages)."""
+        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        while (plan := pages.next_plan()) is not None:
+            for item in await self._run(plan):
+                yield item
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """`alist` for other threads, a page at a time too."""
+        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        while (plan := pages.next_plan()) is not None:
+            yield from self._from_thread(self._run(plan))
 
     async def aput(
         self,
@@ -201,6 +220,18 @@ class AsyncSqliteSaver(SyncMethodsViaLoop, BaseCheckpointSaver[str]):
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         return await self._run(plans.delta_history_plan(self.serde, config, channels))
+
+
+async def _retry_busy(attempt: Callable[[], Awaitable[T]]) -> T:
+    """`retry_busy` of the sync saver, pausing without blocking the loop."""
+    delays = busy_retry_delays(time.monotonic())
+    while True:
+        try:
+            return await attempt()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or (delay := next(delays, None)) is None:
+                raise
+        await asyncio.sleep(delay)
 
 
 def _loop_running() -> bool:
