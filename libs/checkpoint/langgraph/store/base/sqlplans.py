@@ -45,6 +45,7 @@ from langgraph.store.base import (
     validate_op_namespace,
     vectors_by_field,
 )
+from langgraph.store.base.embed import index_text_paths
 
 
 def pack_vector(vector: Sequence[float]) -> bytes:
@@ -478,7 +479,7 @@ class PlannedStore:
                     f"distance_type {index['distance_type']!r} is not supported by "
                     f"{type(self).__name__}: use one of {', '.join(self.distance_types)}"
                 )
-            self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
+            self.index_config = {**index, "fields": index_text_paths(index)}
             self.embeddings = ensure_embeddings(index.get("embed"))
         self.is_setup = False
         self._sweeper: Any = None

@@ -36,7 +36,7 @@ from langgraph.store.base import (
     validate_op_namespace,
     vectors_by_field,
 )
-from langgraph.store.base.embed import aembed_query, aembed_texts
+from langgraph.store.base.embed import aembed_query, aembed_texts, index_text_paths
 
 __all__ = [
     "BaseStore",
@@ -76,7 +76,7 @@ class InMemoryStore(BaseStore):
         self.index_config: IndexConfig | None = None
         self.embeddings = None
         if index:
-            self.index_config = {**index, "fields": list(index.get("fields") or ["$"])}
+            self.index_config = {**index, "fields": index_text_paths(index)}
             self.embeddings = ensure_embeddings(index.get("embed"))
 
     # -- single operations without the batch machinery (the common case) --
