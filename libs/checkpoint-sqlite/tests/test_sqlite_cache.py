@@ -37,3 +37,34 @@ async def test_async_methods(tmp_path):
     assert await cache.aget([(("n",), "k")]) == {(("n",), "k"): [1]}
     await cache.aclear()
     assert await cache.aget([(("n",), "k")]) == {}
+
+
+def test_get_of_many_keys_binds_one_parameter(tmp_path):
+    cache = SqliteCache(path=str(tmp_path / "many.db"))
+    cache._conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 16)
+    keys = [(("n", str(i % 7)), f"k{i}") for i in range(5_000)]
+    cache.set({key: (i, None) for i, key in enumerate(keys)})
+    assert cache.get(keys) == {key: i for i, key in enumerate(keys)}
+
+
+def test_an_expired_entry_set_again_elsewhere_is_not_deleted(tmp_path):
+    path = str(tmp_path / "race.db")
+    reader, writer = SqliteCache(path=path), SqliteCache(path=path)
+    key = (("n",), "k")
+    writer.set({key: ("old", 0)})  # expires at once
+    # What the reader saw expire, the writer renews before the reader's
+    # clean-up runs: the clean-up must leave the new entry alone.
+    original = reader._conn
+
+    class RenewBeforeDelete:
+        def __getattr__(self, name):
+            return getattr(original, name)
+
+        def executemany(self, sql, rows):
+            writer.set({key: ("new", None)})
+            return original.executemany(sql, rows)
+
+    reader._conn = RenewBeforeDelete()
+    assert reader.get([key]) == {}
+    reader._conn = original
+    assert writer.get([key]) == {key: "new"}

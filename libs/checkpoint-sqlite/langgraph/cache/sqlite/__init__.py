@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -9,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from langgraph.cache.base import BaseCache, FullKey, Namespace, ValueT
 from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.sqlite import retry_busy
 
 __all__ = ["BaseCache", "SerializerProtocol", "SqliteCache"]
 
@@ -37,7 +39,9 @@ class SqliteCache(BaseCache[ValueT]):
         )
         self._lock = threading.Lock()
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            # A fresh file refuses the WAL switch at once while another
+            # process holds its lock; busy_timeout does not cover that.
+            retry_busy(lambda: self._conn.execute("PRAGMA journal_mode = WAL").fetchall())
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute(CREATE_TABLE)
 
@@ -46,12 +50,14 @@ class SqliteCache(BaseCache[ValueT]):
             return {}
         now = time.time()
         wanted = {(_ns(ns), key): (ns, key) for ns, key in keys}
-        marks = ", ".join("(?, ?)" for _ in wanted)
-        params = [part for pair in wanted for part in pair]
+        # The keys travel as one JSON parameter: a step with many cached
+        # tasks never meets SQLite's limit on bound variables.
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT ns, key, expiry, encoding, val FROM cache WHERE (ns, key) IN (VALUES {marks})",
-                params,
+                "SELECT ns, key, expiry, encoding, val FROM cache WHERE (ns, key) IN "
+                "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+                "FROM json_each(?))",
+                (json.dumps(list(wanted)),),
             ).fetchall()
         found: dict[FullKey, ValueT] = {}
         expired = []
@@ -62,7 +68,11 @@ class SqliteCache(BaseCache[ValueT]):
             found[wanted[(ns, key)]] = self.serde.loads_typed((encoding, value))
         if expired:
             with self._lock:
-                self._conn.executemany("DELETE FROM cache WHERE ns = ? AND key = ?", expired)
+                # Only if still expired: another process may have set it since.
+                self._conn.executemany(
+                    "DELETE FROM cache WHERE ns = ? AND key = ? AND expiry <= ?",
+                    [(ns, key, now) for ns, key in expired],
+                )
         return found
 
     async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, ValueT]:
@@ -77,7 +87,7 @@ class SqliteCache(BaseCache[ValueT]):
                 (_ns(namespace), key, now + ttl if ttl is not None else None, encoding, blob)
             )
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            retry_busy(lambda: self._conn.execute("BEGIN IMMEDIATE"))
             try:
                 self._conn.executemany(
                     "INSERT OR REPLACE INTO cache (ns, key, expiry, encoding, val) VALUES (?, ?, ?, ?, ?)",
