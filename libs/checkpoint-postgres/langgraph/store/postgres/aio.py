@@ -26,7 +26,15 @@ from langgraph.store.base import (
 )
 from langgraph.store.base.batch import AsyncBatchedBaseStore
 from langgraph.store.base.embed import aembed_query, aembed_texts
-from langgraph.store.postgres.base import BasePostgresStore, PoolConfig, PostgresIndexConfig, Row
+from langgraph.store.postgres.base import (
+    SETTLE_PREPARED,
+    BasePostgresStore,
+    PoolConfig,
+    PostgresIndexConfig,
+    Row,
+    connect_kwargs,
+    in_pipeline,
+)
 from psycopg_pool import AsyncConnectionPool
 
 __all__ = [
@@ -74,25 +82,21 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
         pool_config: PoolConfig | None = None,
         index: PostgresIndexConfig | None = None,
         ttl: TTLConfig | None = None,
+        prepare_threshold: int | None = 0,
     ) -> AsyncIterator[AsyncPostgresStore]:
+        """Async `PostgresStore.from_conn_string`."""
+        kwargs = connect_kwargs(prepare_threshold)
         if pool_config is not None:
-            kwargs = {
-                "autocommit": True,
-                "prepare_threshold": 0,
-                **(pool_config.get("kwargs") or {}),
-            }
             async with AsyncConnectionPool(
                 conn_string,
                 min_size=pool_config.get("min_size", 1),
                 max_size=pool_config.get("max_size"),
-                kwargs=kwargs,
+                kwargs={**kwargs, **(pool_config.get("kwargs") or {})},
                 open=False,
             ) as pool:
                 yield cls(pool, index=index, ttl=ttl)
             return
-        async with await psycopg.AsyncConnection.connect(
-            conn_string, autocommit=True, prepare_threshold=0
-        ) as conn:
+        async with await psycopg.AsyncConnection.connect(conn_string, **kwargs) as conn:
             if pipeline:
                 async with conn.pipeline() as pipe:
                     yield cls(conn, pipe=pipe, index=index, ttl=ttl)
@@ -110,19 +114,31 @@ class AsyncPostgresStore(AsyncBatchedBaseStore, BasePostgresStore):
             aborrow(self, self.conn, self.lock) as conn,
             astep_executor(conn, binary=False) as execute,
         ):
-            if not atomic and conn.autocommit:
-                return await adrive(plan, execute)
-            # Pipelined: BEGIN, the writes and COMMIT travel together.
-            async with conn.pipeline(), conn.transaction():
-                return await adrive(plan, execute)
+            if atomic or not conn.autocommit:
+                # Pipelined: BEGIN, the writes and COMMIT travel together.
+                async with conn.pipeline(), conn.transaction():
+                    return await adrive(plan, execute)
+            if in_pipeline(conn):
+                async with conn.pipeline():  # its exit syncs: see `in_pipeline`
+                    return await adrive(plan, execute)
+            return await adrive(plan, execute)
 
     async def setup(self) -> None:
         """Create or migrate the tables. Idempotent."""
-        for plan in self._setup_plans():
-            await self._drive(plan)
+        self._bind_loop()
+        async with (
+            aborrow(self, self.conn, self.lock) as conn,
+            astep_executor(conn, binary=False) as execute,
+        ):
+            for plan in self._setup_plans():
+                async with conn.transaction():
+                    await adrive(plan, execute)
+            async with conn.cursor() as cur:
+                await cur.execute(SETTLE_PREPARED, prepare=False)
         self.is_setup = True
 
     async def _run(self, plan: Plan, atomic: bool = True) -> Any:
+        self._bind_loop()
         if not self.is_setup:
             await self.setup()
         try:

@@ -92,7 +92,35 @@ MIGRATIONS = [
     "ALTER TABLE store ALTER COLUMN ttl_minutes TYPE double precision",
 ]
 
+# psycopg forgets its prepared statements when it reads the result of an ALTER
+# (or DROP, ROLLBACK), and deallocates them on the server at the end of its
+# next execute(). In pipeline mode it reads that result at a sync, once the
+# migrations are over, so the next execute() would prepare a statement that the
+# deallocation then drops while psycopg keeps using its name ("prepared
+# statement "_pg3_9" does not exist", on every later call). Setup ends with an
+# unprepared statement, whose execute() runs that deallocation instead.
+SETTLE_PREPARED = "SELECT 1"
+
 Row = dict[str, Any]
+
+
+def in_pipeline(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
+    """Whether `conn` is in the caller's pipeline. There a statement's error
+    comes back at the next sync: a call that did not sync before returning
+    would report success for a write that failed, and the next call its error."""
+    return conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF
+
+
+def connect_kwargs(prepare_threshold: int | None) -> dict[str, Any]:
+    """Settings of the connections `from_conn_string` opens."""
+    if prepare_threshold is not None and (
+        type(prepare_threshold) is not int or prepare_threshold < 0
+    ):
+        raise ValueError(
+            "prepare_threshold must be None (no prepared statements, for pgbouncer in "
+            f"transaction mode) or an integer >= 0, got {prepare_threshold!r}"
+        )
+    return {"autocommit": True, "prepare_threshold": prepare_threshold}
 
 
 class PoolConfig(TypedDict, total=False):
@@ -274,22 +302,25 @@ class PostgresStore(BasePostgresStore, BaseStore):
         pool_config: PoolConfig | None = None,
         index: PostgresIndexConfig | None = None,
         ttl: TTLConfig | None = None,
+        prepare_threshold: int | None = 0,
     ) -> Iterator[PostgresStore]:
+        """A store on a new connection (or pool) to `conn_string`, closed on exit.
+
+        `prepare_threshold` is psycopg's: how many times a statement runs before
+        it is prepared (0: at once), or None never to prepare, which pgbouncer in
+        transaction mode needs. A pool's `kwargs` take precedence.
+        """
+        kwargs = connect_kwargs(prepare_threshold)
         if pool_config is not None:
-            kwargs = {
-                "autocommit": True,
-                "prepare_threshold": 0,
-                **(pool_config.get("kwargs") or {}),
-            }
             with ConnectionPool(
                 conn_string,
                 min_size=pool_config.get("min_size", 1),
                 max_size=pool_config.get("max_size"),
-                kwargs=kwargs,
+                kwargs={**kwargs, **(pool_config.get("kwargs") or {})},
             ) as pool:
                 yield cls(pool, index=index, ttl=ttl)
             return
-        with psycopg.connect(conn_string, autocommit=True, prepare_threshold=0) as conn:
+        with psycopg.connect(conn_string, **kwargs) as conn:
             if pipeline:
                 with conn.pipeline() as pipe:
                     yield cls(conn, pipe=pipe, index=index, ttl=ttl)
@@ -304,11 +335,14 @@ class PostgresStore(BasePostgresStore, BaseStore):
                 borrow(self, self.conn, self.lock) as conn,
                 step_executor(conn, binary=False) as execute,
             ):
-                if not atomic and conn.autocommit:
-                    return drive(plan, execute)
-                # Pipelined: BEGIN, the writes and COMMIT travel together.
-                with conn.pipeline(), conn.transaction():
-                    return drive(plan, execute)
+                if atomic or not conn.autocommit:
+                    # Pipelined: BEGIN, the writes and COMMIT travel together.
+                    with conn.pipeline(), conn.transaction():
+                        return drive(plan, execute)
+                if in_pipeline(conn):
+                    with conn.pipeline():  # its exit syncs: see `in_pipeline`
+                        return drive(plan, execute)
+                return drive(plan, execute)
         except psycopg.Error as exc:
             raise translate_error(self, exc, self.conn) from exc
 
@@ -321,6 +355,8 @@ class PostgresStore(BasePostgresStore, BaseStore):
             for plan in self._setup_plans():
                 with conn.transaction():
                     drive(plan, execute)
+            with conn.cursor() as cur:
+                cur.execute(SETTLE_PREPARED, prepare=False)
         self.is_setup = True
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:

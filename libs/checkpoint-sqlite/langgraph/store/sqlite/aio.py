@@ -122,10 +122,12 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
 
     async def setup(self) -> None:
         """Create or migrate the tables. Idempotent."""
+        self._bind_loop()
         async with self.lock:
             await self._setup_locked()
 
     async def _run(self, plan: Plan, atomic: bool = True) -> Any:
+        self._bind_loop()
         async with self.lock:
             if not self.is_setup:
                 await self._setup_locked()

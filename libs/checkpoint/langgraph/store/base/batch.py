@@ -9,6 +9,7 @@ reads, and runs everything queued in one `abatch` call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -60,8 +61,9 @@ def _dedup_key(op: Op) -> Any:
 class AsyncBatchedBaseStore(BaseStore):
     """Base for async stores: concurrent calls are coalesced into one `abatch`.
 
-    Subclasses implement `abatch`. The sync methods work from threads other
-    than the event loop's, by scheduling on that loop.
+    Subclasses implement `abatch`, and call `_bind_loop` wherever they touch
+    their connection. The sync methods work from threads other than the event
+    loop's, by running the call on that loop.
     """
 
     __slots__ = ("_loop", "_queue", "_worker", "_lock")
@@ -69,13 +71,19 @@ class AsyncBatchedBaseStore(BaseStore):
     def __init__(self) -> None:
         super().__init__()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._bind_loop()
         self._queue: list[tuple[Op, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
         self._lock = threading.Lock()
 
+    def _bind_loop(self) -> None:
+        """Remember the loop the store runs on: an async connection (and its
+        locks) works only there, so a sync call from a thread is sent to it."""
+        with contextlib.suppress(RuntimeError):  # none running: keep the last one
+            self._loop = asyncio.get_running_loop()
+
     async def _submit(self, op: Op) -> Any:
-        loop = asyncio.get_running_loop()
-        self._loop = loop
+        loop = self._loop = asyncio.get_running_loop()
         future = loop.create_future()
         with self._lock:
             self._queue.append((op, future))
@@ -185,6 +193,10 @@ class AsyncBatchedBaseStore(BaseStore):
                 "use the async methods (aget, aput, asearch, ...) there, or call the sync "
                 "ones from another thread"
             )
+        ops = list(ops)
         if loop is None or loop.is_closed():
-            return asyncio.run(self.abatch(list(ops)))
-        return asyncio.run_coroutine_threadsafe(self.abatch(list(ops)), loop).result()
+            return asyncio.run(self.abatch(ops))
+        if loop.is_running():
+            return asyncio.run_coroutine_threadsafe(self.abatch(ops), loop).result()
+        # The store's loop is idle (between run_until_complete calls): run it.
+        return loop.run_until_complete(self.abatch(ops))
