@@ -68,3 +68,9 @@ def test_an_expired_entry_set_again_elsewhere_is_not_deleted(tmp_path):
     assert reader.get([key]) == {}
     reader._conn = original
     assert writer.get([key]) == {key: "new"}
+
+
+def test_a_cache_on_a_fresh_file_being_written_waits_for_the_lock(fresh_file_being_written):
+    cache = SqliteCache(path=fresh_file_being_written)
+    cache.set({(("n",), "k"): (1, None)})
+    assert cache.get([(("n",), "k")]) == {(("n",), "k"): 1}

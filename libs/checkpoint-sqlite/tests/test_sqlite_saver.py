@@ -281,25 +281,6 @@ def test_list_pages_keep_ties_across_threads(tmp_path):
         assert len(list(saver.list({"configurable": {"thread_id": "q"}}))) == 7
 
 
-@pytest.fixture
-def fresh_file_being_written(tmp_path):
-    """A new file another connection holds the write lock of for a moment, still in the
-    rollback journal: there SQLite refuses the switch to WAL at once ("database is
-    locked"), without its busy handler waiting, as happens when processes set up one
-    fresh file together."""
-    path = tmp_path / "fresh.db"
-    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    holder.execute("BEGIN IMMEDIATE")
-    holder.execute("CREATE TABLE other_app (x)")
-    release = threading.Timer(0.3, holder.execute, ("COMMIT",))
-    release.start()
-    try:
-        yield str(path)
-    finally:
-        release.join()
-        holder.close()
-
-
 def test_setup_waits_for_the_lock_on_a_fresh_file(fresh_file_being_written):
     with SqliteSaver.from_conn_string(fresh_file_being_written) as saver:
         saver.setup()

@@ -227,3 +227,19 @@ def test_first_call_without_setup_already_scores_in_sql(tmp_path, loadable_exten
         store.conn.set_trace_callback(statements.append)
         assert [k for k, _ in ranking(store, "abc")] == [k for k, _ in expected_ranking("abc")]
         assert any("vec_distance_cosine" in s for s in statements)
+
+
+def test_store_setup_on_a_fresh_file_being_written_waits_for_the_lock(fresh_file_being_written):
+    with SqliteStore.from_conn_string(fresh_file_being_written) as store:
+        store.setup()
+        store.put(("n",), "k", {"v": 1})
+        assert store.get(("n",), "k").value == {"v": 1}
+
+
+async def test_async_store_setup_on_a_fresh_file_being_written_waits_for_the_lock(
+    fresh_file_being_written,
+):
+    async with AsyncSqliteStore.from_conn_string(fresh_file_being_written) as store:
+        await store.setup()
+        await store.aput(("n",), "k", {"v": 1})
+        assert (await store.aget(("n",), "k")).value == {"v": 1}

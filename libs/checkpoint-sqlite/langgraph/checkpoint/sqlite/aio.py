@@ -102,7 +102,7 @@ class AsyncSqliteSaver(SyncMethodsViaLoop, BaseCheckpointSaver[str]):
         try:
             for pragma in connection_pragmas(self.synchronous):
                 await self.conn.execute(pragma)
-            await _retry_busy(lambda: self.conn.execute_fetchall(plans.WAL))
+            await aretry_busy(lambda: self.conn.execute_fetchall(plans.WAL))
             await self._drive(plans.setup_plan(), write=True)
         except (sqlite3.ProgrammingError, ValueError) as exc:
             raise self._translate(exc) from exc
@@ -131,7 +131,7 @@ class AsyncSqliteSaver(SyncMethodsViaLoop, BaseCheckpointSaver[str]):
             return None
 
         if write:
-            await _retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+            await aretry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
             result = await adrive(plan, execute)
         except BaseException:
@@ -222,7 +222,7 @@ class AsyncSqliteSaver(SyncMethodsViaLoop, BaseCheckpointSaver[str]):
         return await self._run(plans.delta_history_plan(self.serde, config, channels))
 
 
-async def _retry_busy(attempt: Callable[[], Awaitable[T]]) -> T:
+async def aretry_busy(attempt: Callable[[], Awaitable[T]]) -> T:
     """`retry_busy` of the sync saver, pausing without blocking the loop."""
     delays = busy_retry_delays(time.monotonic())
     while True:

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
+from langgraph.checkpoint.sqlite.aio import aretry_busy
 from langgraph.store.base import (
     GetOp,
     ListNamespacesOp,
@@ -93,7 +94,7 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
             if conn.in_transaction:  # a connection not in autocommit mode
                 await conn.commit()
             return result
-        await conn.execute("BEGIN IMMEDIATE")
+        await aretry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
             result = await adrive(plan, execute)
         except BaseException:
@@ -104,7 +105,9 @@ class AsyncSqliteStore(AsyncBatchedBaseStore, BaseSqliteStore):
 
     async def _setup_locked(self) -> None:
         await self.conn.execute("PRAGMA busy_timeout = 30000")
-        await self.conn.execute("PRAGMA journal_mode = WAL")
+        # A fresh file refuses the WAL switch at once while another process
+        # holds its lock (see retry_busy).
+        await aretry_busy(lambda: self.conn.execute_fetchall("PRAGMA journal_mode = WAL"))
         if path := self._vec_extension():
             try:
                 await self.conn.enable_load_extension(True)

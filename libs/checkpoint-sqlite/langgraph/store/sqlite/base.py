@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
+from langgraph.checkpoint.sqlite import retry_busy
 from langgraph.store.base import (
     BaseStore,
     IndexConfig,
@@ -181,7 +182,7 @@ class SqliteStore(BaseSqliteStore, BaseStore):
                 if self.conn.in_transaction:  # a connection not in autocommit mode
                     self.conn.commit()
                 return result
-            cur.execute("BEGIN IMMEDIATE")
+            retry_busy(lambda: cur.execute("BEGIN IMMEDIATE"))
             try:
                 result = drive(plan, _executor(cur))
             except BaseException:
@@ -194,7 +195,9 @@ class SqliteStore(BaseSqliteStore, BaseStore):
 
     def _setup_locked(self) -> None:
         self.conn.execute("PRAGMA busy_timeout = 30000")
-        self.conn.execute("PRAGMA journal_mode = WAL")
+        # A fresh file refuses the WAL switch at once while another process
+        # holds its lock (see retry_busy).
+        retry_busy(lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchall())
         if path := self._vec_extension():
             try:
                 self.conn.enable_load_extension(True)
