@@ -5,6 +5,7 @@ conformance suite (libs/checkpoint-conformance)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import subprocess
 import sys
@@ -273,3 +274,78 @@ def test_shallow_savers_keep_only_the_latest(ready_uri):
             return [c async for c in saver.alist({"configurable": {"thread_id": "ashallow"}})]
 
     assert len(asyncio.run(run_async())) == 1
+
+
+# -- from_conn_string options, pipeline mode --------------------------------------------------
+
+SAVER_CLASSES = [
+    "PostgresSaver",
+    "ShallowPostgresSaver",
+    "AsyncPostgresSaver",
+    "AsyncShallowPostgresSaver",
+]
+
+
+def saver_class(name):
+    from langgraph.checkpoint.postgres import shallow
+
+    return {
+        "PostgresSaver": PostgresSaver,
+        "AsyncPostgresSaver": AsyncPostgresSaver,
+        "ShallowPostgresSaver": shallow.ShallowPostgresSaver,
+        "AsyncShallowPostgresSaver": shallow.AsyncShallowPostgresSaver,
+    }[name]
+
+
+async def open_saver(cls, uri, **options):
+    """The saver and its connection's prepare_threshold, from either kind of from_conn_string."""
+    manager = cls.from_conn_string(uri, **options)
+    if hasattr(manager, "__aenter__"):
+        async with manager as saver:
+            return saver.conn.prepare_threshold
+    with manager as saver:
+        return saver.conn.prepare_threshold
+
+
+@pytest.mark.parametrize("name", SAVER_CLASSES)
+async def test_from_conn_string_prepare_threshold(name, ready_uri):
+    cls = saver_class(name)
+    parameter = inspect.signature(cls.from_conn_string).parameters["prepare_threshold"]
+    assert parameter.kind is inspect.Parameter.KEYWORD_ONLY and parameter.default == 0
+    assert await open_saver(cls, ready_uri) == 0  # the reference's setting
+    assert await open_saver(cls, ready_uri, prepare_threshold=None) is None
+    assert await open_saver(cls, ready_uri, prepare_threshold=5) == 5
+    for bad in (-1, "0", 1.5, True):
+        with pytest.raises(ValueError, match="prepare_threshold"):
+            await open_saver(cls, ready_uri, prepare_threshold=bad)
+
+
+def test_pipelined_calls_are_confirmed_before_they_return(postgres_server, ready_uri):
+    """In pipeline mode a statement is only sent until the pipeline syncs: a put
+    must not return before the server has run it, nor a read leave its
+    implicit transaction (and its locks) open."""
+    with PostgresSaver.from_conn_string(
+        postgres_server.new_database("nosetup"), pipeline=True
+    ) as s:
+        with pytest.raises(RuntimeError, match=r"setup\(\)"):
+            put_one(s, "t", 1)
+    with PostgresSaver.from_conn_string(ready_uri, pipeline=True) as saver:
+        config = put_one(saver, "pipelined", 1)
+        saver.put_writes(config, [("v", 2)], "task")
+        with psycopg.connect(ready_uri) as other:
+            assert PostgresSaver(other).get_tuple(config).pending_writes == [("task", "v", 2)]
+        assert saver.get_tuple(config) is not None
+        assert saver.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+async def test_async_pipelined_calls_are_confirmed_before_they_return(postgres_server, ready_uri):
+    uri = postgres_server.new_database("nosetup")
+    async with AsyncPostgresSaver.from_conn_string(uri, pipeline=True) as saver:
+        with pytest.raises(RuntimeError, match=r"setup\(\)"):
+            await asyncio.to_thread(put_one, saver, "t", 1)
+    async with AsyncPostgresSaver.from_conn_string(ready_uri, pipeline=True) as saver:
+        config = await asyncio.to_thread(put_one, saver, "apipelined", 1)
+        async with await psycopg.AsyncConnection.connect(ready_uri) as other:
+            assert await AsyncPostgresSaver(other).aget_tuple(config) is not None
+        assert await saver.aget_tuple(config) is not None
+        assert saver.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE

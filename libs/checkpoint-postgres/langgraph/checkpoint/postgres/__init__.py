@@ -5,13 +5,17 @@ you like: autocommit or not, any row factory (the saver picks its own per
 cursor). A `put` is a single statement, so on an autocommit connection it is a
 single round trip; `get_tuple` and each page of `list` are one query too.
 Call `setup()` once per database to create or migrate the tables.
+
+What a call does when the connection breaks under it is decided in `_conn`
+(`Attempt`): it runs once more from scratch, on a new connection, only where
+that cannot do twice what the first run may have done; otherwise it raises.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -25,10 +29,15 @@ from langgraph.checkpoint.base import (
     SerializerProtocol,
 )
 from langgraph.checkpoint.base.bridges import AsyncMethodsUnsupported
-from langgraph.checkpoint.base.plan import Plan, drive
+from langgraph.checkpoint.base.plan import Plan
 from langgraph.checkpoint.postgres import _plans as plans
-from langgraph.checkpoint.postgres._conn import borrow, step_executor
-from langgraph.checkpoint.postgres.base import BasePostgresSaver, translate_error
+from langgraph.checkpoint.postgres._conn import (
+    Effect,
+    OwnedConnection,
+    connect_kwargs,
+    run_plan,
+)
+from langgraph.checkpoint.postgres.base import BasePostgresSaver
 from psycopg_pool import ConnectionPool
 
 __all__ = ["BasePostgresSaver", "PostgresSaver"]
@@ -40,8 +49,13 @@ class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
     """Checkpoint saver on a psycopg connection or connection pool.
 
     With a single connection, calls from several threads are serialized by a
-    lock; with a pool, each call borrows a connection, and a call that fails
-    because the server dropped the connection is retried once on a fresh one.
+    lock. When the server drops a connection (a restart, a terminated
+    backend), a call is run again from scratch on a new one where that is
+    safe: always for reads, puts and put_writes (upserts: a second run
+    changes nothing more), for any call whose transaction had not reached
+    COMMIT; never inside a transaction of yours. Otherwise it raises. The new
+    connection comes from the pool, or, on the connection `from_conn_string`
+    opened, a new one is made; a connection you passed is never replaced.
     For asyncio code use `AsyncPostgresSaver`.
     """
 
@@ -61,6 +75,7 @@ class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
         self.conn = conn
         self.pipe = pipe
         self.lock = threading.Lock()
+        self._owned: OwnedConnection | None = None
 
     @classmethod
     @contextmanager
@@ -70,55 +85,46 @@ class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
         *,
         pipeline: bool = False,
         serde: SerializerProtocol | None = None,
+        prepare_threshold: int | None = 0,
     ) -> Iterator[PostgresSaver]:
-        """A saver on a new connection to `conn_string`, closed on exit."""
-        with psycopg.connect(conn_string, autocommit=True, prepare_threshold=0) as conn:
-            if pipeline:
-                with conn.pipeline() as pipe:
-                    yield cls(conn, pipe, serde=serde)
-            else:
-                yield cls(conn, serde=serde)
+        """A saver on a new connection to `conn_string`, closed on exit.
+
+        The saver owns this connection: if the server drops it, the next call
+        opens a new one. `prepare_threshold` goes to psycopg: after how many
+        runs a statement is prepared on the server (0: at once); behind
+        PgBouncer in transaction mode, pass None (never prepare).
+        """
+        kwargs = connect_kwargs(prepare_threshold)
+        owned = OwnedConnection(lambda: psycopg.connect(conn_string, **kwargs), pipeline).open()
+        try:
+            saver = cls(owned.conn, owned.pipe, serde=serde)
+            saver._owned = owned
+            try:
+                yield saver
+            finally:
+                saver._owned = None  # closed for good: later calls must fail, not reconnect
+        finally:
+            owned.close()
 
     # -- running plans ---------------------------------------------------
 
-    def _connection(self) -> AbstractContextManager[psycopg.Connection]:
-        return borrow(self, self.conn, self.lock)
-
-    def _run(self, plan: Plan, *, transaction: bool = True) -> Any:
-        """Run a plan; single-statement plans skip BEGIN/COMMIT on autocommit connections."""
-        attempts = 2 if isinstance(self.conn, ConnectionPool) else 1
-        for attempt in range(attempts):
-            try:
-                with self._connection() as conn:
-                    return self._drive(conn, plan, transaction or not conn.autocommit)
-            except psycopg.OperationalError as exc:
-                if attempt + 1 < attempts and not isinstance(exc, psycopg.errors.QueryCanceled):
-                    # The server dropped connections (restart, failover): let the
-                    # pool discard every broken one, then retry on a fresh one.
-                    self.conn.check()
-                    continue
-                raise translate_error(self, exc, self.conn) from exc
-            except psycopg.Error as exc:
-                raise translate_error(self, exc) from exc
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _drive(conn: psycopg.Connection, plan: Plan, transaction: bool) -> Any:
-        with step_executor(conn) as execute:
-            if not transaction:
-                return drive(plan, execute)
-            with conn.transaction():
-                return drive(plan, execute)
+    def _run(
+        self, make_plan: Callable[[], Plan], effect: Effect, *, transaction: bool = True
+    ) -> Any:
+        """Run a fresh plan from `make_plan` (again, if the first run is cut off)."""
+        return run_plan(self, make_plan, effect, transaction=transaction)
 
     def setup(self) -> None:
         """Create the tables or run the migrations they miss. Idempotent, and safe
         from several processes at once (an advisory lock serializes them)."""
-        self._run(plans.setup_plan())
+        self._run(plans.setup_plan, Effect.REPEATABLE)
 
     # -- the saver interface -----------------------------------------------
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self._run(plans.get_tuple_plan(self.serde, config), transaction=False)
+        return self._run(
+            lambda: plans.get_tuple_plan(self.serde, config), Effect.READ, transaction=False
+        )
 
     def list(
         self,
@@ -128,8 +134,11 @@ class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        plan = plans.list_plan(self.serde, config, filter, before, limit)
-        yield from self._run(plan, transaction=False)
+        yield from self._run(
+            lambda: plans.list_plan(self.serde, config, filter, before, limit),
+            Effect.READ,
+            transaction=False,
+        )
 
     def put(
         self,
@@ -141,7 +150,9 @@ class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
         statement, returned = plans.prepare_put(
             self.serde, config, checkpoint, metadata, new_versions
         )
-        return self._run(plans.put_plan(statement, returned), transaction=False)
+        return self._run(
+            lambda: plans.put_plan(statement, returned), Effect.REPEATABLE, transaction=False
+        )
 
     def put_writes(
         self,
@@ -151,24 +162,31 @@ class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
         task_path: str = "",
     ) -> None:
         statement = plans.prepare_writes(self.serde, config, writes, task_id, task_path)
-        self._run(plans.put_writes_plan(statement), transaction=False)
+        self._run(lambda: plans.put_writes_plan(statement), Effect.REPEATABLE, transaction=False)
 
     def delete_thread(self, thread_id: str) -> None:
-        self._run(plans.delete_thread_plan(thread_id))
+        self._run(lambda: plans.delete_thread_plan(thread_id), Effect.ONCE)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        self._run(plans.delete_for_runs_plan(run_ids))
+        self._run(lambda: plans.delete_for_runs_plan(run_ids), Effect.ONCE)
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        self._run(plans.copy_thread_plan(source_thread_id, target_thread_id))
+        # Upserts only: a second run after a commit it did not hear of adds nothing.
+        self._run(
+            lambda: plans.copy_thread_plan(source_thread_id, target_thread_id), Effect.REPEATABLE
+        )
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        self._run(plans.prune_plan(self.serde, thread_ids, strategy))
+        self._run(lambda: plans.prune_plan(self.serde, thread_ids, strategy), Effect.ONCE)
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
-        return self._run(plans.delta_history_plan(self.serde, config, channels), transaction=False)
+        return self._run(
+            lambda: plans.delta_history_plan(self.serde, config, channels),
+            Effect.READ,
+            transaction=False,
+        )
 
 
 def __getattr__(name: str):  # the shallow module imports this one: load it lazily

@@ -8,8 +8,8 @@ once on that loop's own thread, where waiting would deadlock.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -23,10 +23,15 @@ from langgraph.checkpoint.base import (
     SerializerProtocol,
 )
 from langgraph.checkpoint.base.bridges import SyncMethodsViaLoop
-from langgraph.checkpoint.base.plan import Plan, adrive
+from langgraph.checkpoint.base.plan import Plan
 from langgraph.checkpoint.postgres import _plans as plans
-from langgraph.checkpoint.postgres._conn import aborrow, astep_executor
-from langgraph.checkpoint.postgres.base import BasePostgresSaver, translate_error
+from langgraph.checkpoint.postgres._conn import (
+    AsyncOwnedConnection,
+    Effect,
+    arun_plan,
+    connect_kwargs,
+)
+from langgraph.checkpoint.postgres.base import BasePostgresSaver
 from psycopg_pool import AsyncConnectionPool
 
 __all__ = ["AsyncPostgresSaver"]
@@ -36,7 +41,12 @@ T = TypeVar("T")
 
 
 class AsyncPostgresSaver(SyncMethodsViaLoop, BasePostgresSaver):
-    """Checkpoint saver on a psycopg `AsyncConnection` or `AsyncConnectionPool`."""
+    """Checkpoint saver on a psycopg `AsyncConnection` or `AsyncConnectionPool`.
+
+    Connection faults are handled as in `PostgresSaver`: a call cut off by a
+    dropped connection runs again on a new one only where that is safe, and a
+    connection you passed is never replaced.
+    """
 
     def __init__(
         self,
@@ -50,6 +60,7 @@ class AsyncPostgresSaver(SyncMethodsViaLoop, BasePostgresSaver):
         self.conn = conn
         self.pipe = pipe
         self.lock = asyncio.Lock()
+        self._owned: AsyncOwnedConnection | None = None
         try:
             self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -63,57 +74,48 @@ class AsyncPostgresSaver(SyncMethodsViaLoop, BasePostgresSaver):
         *,
         pipeline: bool = False,
         serde: SerializerProtocol | None = None,
+        prepare_threshold: int | None = 0,
     ) -> AsyncIterator[AsyncPostgresSaver]:
-        """A saver on a new connection to `conn_string`, closed on exit."""
-        async with await psycopg.AsyncConnection.connect(
-            conn_string, autocommit=True, prepare_threshold=0
-        ) as conn:
-            if pipeline:
-                async with conn.pipeline() as pipe:
-                    yield cls(conn, pipe, serde=serde)
-            else:
-                yield cls(conn, serde=serde)
+        """A saver on a new connection to `conn_string`, closed on exit.
+
+        As `PostgresSaver.from_conn_string`: the saver owns the connection and
+        replaces it if the server drops it; `prepare_threshold` goes to psycopg
+        (None behind PgBouncer in transaction mode).
+        """
+        kwargs = connect_kwargs(prepare_threshold)
+        owned = await AsyncOwnedConnection(
+            lambda: psycopg.AsyncConnection.connect(conn_string, **kwargs), pipeline
+        ).open()
+        try:
+            saver = cls(owned.conn, owned.pipe, serde=serde)
+            saver._owned = owned
+            try:
+                yield saver
+            finally:
+                saver._owned = None  # closed for good: later calls must fail, not reconnect
+        finally:
+            await owned.close()
 
     # -- running plans ---------------------------------------------------
 
-    def _connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection]:
+    async def _run(
+        self, make_plan: Callable[[], Plan], effect: Effect, *, transaction: bool = True
+    ) -> Any:
+        """Run a fresh plan from `make_plan` (again, if the first run is cut off)."""
         self.loop = asyncio.get_running_loop()
-        return aborrow(self, self.conn, self.lock)
-
-    async def _run(self, plan: Plan, *, transaction: bool = True) -> Any:
-        attempts = 2 if isinstance(self.conn, AsyncConnectionPool) else 1
-        for attempt in range(attempts):
-            try:
-                async with self._connection() as conn:
-                    return await self._drive(conn, plan, transaction or not conn.autocommit)
-            except psycopg.OperationalError as exc:
-                if attempt + 1 < attempts and not isinstance(exc, psycopg.errors.QueryCanceled):
-                    # The server dropped connections (restart, failover): let the
-                    # pool discard every broken one, then retry on a fresh one.
-                    await self.conn.check()
-                    continue
-                raise translate_error(self, exc, self.conn) from exc
-            except psycopg.Error as exc:
-                raise translate_error(self, exc) from exc
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    async def _drive(conn: psycopg.AsyncConnection, plan: Plan, transaction: bool) -> Any:
-        async with astep_executor(conn) as execute:
-            if not transaction:
-                return await adrive(plan, execute)
-            async with conn.transaction():
-                return await adrive(plan, execute)
+        return await arun_plan(self, make_plan, effect, transaction=transaction)
 
     async def setup(self) -> None:
         """Create the tables or run the migrations they miss. Idempotent, and safe
         from several processes at once (an advisory lock serializes them)."""
-        await self._run(plans.setup_plan())
+        await self._run(plans.setup_plan, Effect.REPEATABLE)
 
     # -- the saver interface (async) ----------------------------------------
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return await self._run(plans.get_tuple_plan(self.serde, config), transaction=False)
+        return await self._run(
+            lambda: plans.get_tuple_plan(self.serde, config), Effect.READ, transaction=False
+        )
 
     async def alist(
         self,
@@ -123,8 +125,12 @@ class AsyncPostgresSaver(SyncMethodsViaLoop, BasePostgresSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        plan = plans.list_plan(self.serde, config, filter, before, limit)
-        for item in await self._run(plan, transaction=False):
+        items = await self._run(
+            lambda: plans.list_plan(self.serde, config, filter, before, limit),
+            Effect.READ,
+            transaction=False,
+        )
+        for item in items:
             yield item
 
     async def aput(
@@ -137,7 +143,9 @@ class AsyncPostgresSaver(SyncMethodsViaLoop, BasePostgresSaver):
         statement, returned = plans.prepare_put(
             self.serde, config, checkpoint, metadata, new_versions
         )
-        return await self._run(plans.put_plan(statement, returned), transaction=False)
+        return await self._run(
+            lambda: plans.put_plan(statement, returned), Effect.REPEATABLE, transaction=False
+        )
 
     async def aput_writes(
         self,
@@ -147,25 +155,32 @@ class AsyncPostgresSaver(SyncMethodsViaLoop, BasePostgresSaver):
         task_path: str = "",
     ) -> None:
         statement = plans.prepare_writes(self.serde, config, writes, task_id, task_path)
-        await self._run(plans.put_writes_plan(statement), transaction=False)
+        await self._run(
+            lambda: plans.put_writes_plan(statement), Effect.REPEATABLE, transaction=False
+        )
 
     async def adelete_thread(self, thread_id: str) -> None:
-        await self._run(plans.delete_thread_plan(thread_id))
+        await self._run(lambda: plans.delete_thread_plan(thread_id), Effect.ONCE)
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        await self._run(plans.delete_for_runs_plan(run_ids))
+        await self._run(lambda: plans.delete_for_runs_plan(run_ids), Effect.ONCE)
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        await self._run(plans.copy_thread_plan(source_thread_id, target_thread_id))
+        await self._run(
+            lambda: plans.copy_thread_plan(source_thread_id, target_thread_id), Effect.REPEATABLE
+        )
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        await self._run(plans.prune_plan(self.serde, thread_ids, strategy))
+        await self._run(lambda: plans.prune_plan(self.serde, thread_ids, strategy), Effect.ONCE)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
-        plan = plans.delta_history_plan(self.serde, config, channels)
-        return await self._run(plan, transaction=False)
+        return await self._run(
+            lambda: plans.delta_history_plan(self.serde, config, channels),
+            Effect.READ,
+            transaction=False,
+        )
 
 
 def __getattr__(name: str):  # the shallow module imports this one: load it lazily

@@ -24,6 +24,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.base.plan import Execute, Plan
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres import _plans as plans
+from langgraph.checkpoint.postgres._conn import Effect
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.postgres.base import BasePostgresSaver
 from langgraph.checkpoint.serde.types import TASKS
@@ -69,7 +70,7 @@ class ShallowPostgresSaver(PostgresSaver):
         statement, returned = plans.prepare_put(
             self.serde, config, checkpoint, metadata, new_versions
         )
-        return self._run(shallow_put_plan(statement, returned))
+        return self._run(lambda: shallow_put_plan(statement, returned), Effect.ONCE)
 
 
 class AsyncShallowPostgresSaver(AsyncPostgresSaver):
@@ -85,4 +86,4 @@ class AsyncShallowPostgresSaver(AsyncPostgresSaver):
         statement, returned = plans.prepare_put(
             self.serde, config, checkpoint, metadata, new_versions
         )
-        return await self._run(shallow_put_plan(statement, returned))
+        return await self._run(lambda: shallow_put_plan(statement, returned), Effect.ONCE)
