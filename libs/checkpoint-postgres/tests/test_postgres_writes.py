@@ -82,3 +82,41 @@ def test_special_writes_replace_what_the_task_wrote_before(ready_uri):
         saver.put_writes(config, [("__error__", "first")], "task-1")
         saver.put_writes(config, [("__error__", "second")], "task-1")
         assert saver.get_tuple(config).pending_writes == [("task-1", "__error__", "second")]
+
+
+@pytest.mark.postgres
+def test_pipelined_saver_writes_right_after_setup_of_a_fresh_database(postgres_server):
+    # The migrations' DDL makes psycopg drop its prepared statements at the
+    # next execute; the statements prepared after setup() must survive that.
+    uri = postgres_server.new_database("pipe")
+    with PostgresSaver.from_conn_string(uri, pipeline=True) as saver:
+        saver.setup()
+        for i in range(8):
+            checkpoint, versions = checkpoint_with({"v": [i]})
+            config = saver.put(
+                {"configurable": {"thread_id": f"p{i}", "checkpoint_ns": ""}},
+                checkpoint,
+                {"step": i},
+                versions,
+            )
+            saver.put_writes(config, [("v", i)], "task")
+            assert saver.get_tuple(config).checkpoint["channel_values"] == {"v": [i]}
+
+
+@pytest.mark.postgres
+async def test_async_pipelined_saver_writes_right_after_setup_of_a_fresh_database(
+    postgres_server,
+):
+    uri = postgres_server.new_database("apipe")
+    async with AsyncPostgresSaver.from_conn_string(uri, pipeline=True) as saver:
+        await saver.setup()
+        for i in range(8):
+            checkpoint, versions = checkpoint_with({"v": [i]})
+            config = await saver.aput(
+                {"configurable": {"thread_id": f"p{i}", "checkpoint_ns": ""}},
+                checkpoint,
+                {"step": i},
+                versions,
+            )
+            await saver.aput_writes(config, [("v", i)], "task")
+            assert (await saver.aget_tuple(config)).checkpoint["channel_values"] == {"v": [i]}

@@ -118,6 +118,8 @@ class PostgresSaver(AsyncMethodsUnsupported, BasePostgresSaver):
         """Create the tables or run the migrations they miss. Idempotent, and safe
         from several processes at once (an advisory lock serializes them)."""
         self._run(plans.setup_plan, Effect.REPEATABLE)
+        # After the migrations' DDL, once synced (see SETTLE_PREPARED).
+        self._run(plans.settle_prepared_plan, Effect.READ, transaction=False)
 
     # -- the saver interface -----------------------------------------------
 

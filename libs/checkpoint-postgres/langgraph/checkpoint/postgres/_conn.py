@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any, NoReturn
 
 import psycopg
-from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive, drive
+from langgraph.checkpoint.base.plan import Execute, ExecuteMany, Plan, Query, Step, adrive, drive
 from langgraph.checkpoint.postgres.base import session_ended, translate_error
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
@@ -71,6 +71,12 @@ async def aborrow(
         yield conn
 
 
+def _prepare(step: Query | Execute) -> bool | None:
+    """psycopg's choice (its prepare_threshold), except for statements without
+    parameters: DDL and SETTLE_PREPARED gain nothing from it."""
+    return None if step.params else False
+
+
 @contextmanager
 def step_executor(
     conn: psycopg.Connection, *, binary: bool = True
@@ -85,12 +91,12 @@ def step_executor(
         def execute(step: Step) -> Any:
             if isinstance(step, Query):
                 with conn.cursor(binary=binary, row_factory=tuple_row) as cur:
-                    cur.execute(step.sql, step.params)
+                    cur.execute(step.sql, step.params, prepare=_prepare(step))
                     return cur.fetchall()
             if isinstance(step, ExecuteMany):
                 writer.executemany(step.sql, step.rows)
             else:
-                writer.execute(step.sql, step.params)
+                writer.execute(step.sql, step.params, prepare=_prepare(step))
             return None
 
         yield execute
@@ -106,12 +112,12 @@ async def astep_executor(
         async def execute(step: Step) -> Any:
             if isinstance(step, Query):
                 async with conn.cursor(binary=binary, row_factory=tuple_row) as cur:
-                    await cur.execute(step.sql, step.params)
+                    await cur.execute(step.sql, step.params, prepare=_prepare(step))
                     return await cur.fetchall()
             if isinstance(step, ExecuteMany):
                 await writer.executemany(step.sql, step.rows)
             else:
-                await writer.execute(step.sql, step.params)
+                await writer.execute(step.sql, step.params, prepare=_prepare(step))
             return None
 
         yield execute

@@ -99,6 +99,21 @@ def setup_plan() -> Plan[None]:
         yield Execute("INSERT INTO checkpoint_migrations (v) VALUES (%s)", (version,))
 
 
+# psycopg forgets its prepared statements when it reads the result of an ALTER
+# (or DROP, ROLLBACK), and deallocates them on the server at the end of its
+# next execute(). In pipeline mode it reads that result at a sync, once the
+# migrations are over, so the next execute() would prepare a statement that the
+# deallocation then drops while psycopg keeps using its name ("prepared
+# statement "_pg3_9" does not exist", on every later call). Setup ends with an
+# unprepared statement, whose execute() runs that deallocation instead (the
+# executors in _conn.py never prepare a statement without parameters).
+SETTLE_PREPARED = "SELECT 1"
+
+
+def settle_prepared_plan() -> Plan[None]:
+    yield Query(SETTLE_PREPARED)
+
+
 # -- writing -------------------------------------------------------------------
 
 

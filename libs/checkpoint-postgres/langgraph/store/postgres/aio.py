@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from langgraph.checkpoint.base.plan import Plan, adrive
 from langgraph.checkpoint.postgres._conn import aborrow, astep_executor
+from langgraph.checkpoint.postgres._plans import SETTLE_PREPARED
 from langgraph.checkpoint.postgres.base import translate_error
 from langgraph.store.base import (
     GetOp,
@@ -27,7 +28,6 @@ from langgraph.store.base import (
 from langgraph.store.base.batch import AsyncBatchedBaseStore
 from langgraph.store.base.embed import aembed_query, aembed_texts
 from langgraph.store.postgres.base import (
-    SETTLE_PREPARED,
     BasePostgresStore,
     PoolConfig,
     PostgresIndexConfig,

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import psycopg
 from langgraph.checkpoint.base.plan import Plan, Query, drive
 from langgraph.checkpoint.postgres._conn import borrow, step_executor
+from langgraph.checkpoint.postgres._plans import SETTLE_PREPARED
 from langgraph.checkpoint.postgres.base import translate_error
 from langgraph.store.base import (
     BaseStore,
@@ -92,14 +93,6 @@ MIGRATIONS = [
     "ALTER TABLE store ALTER COLUMN ttl_minutes TYPE double precision",
 ]
 
-# psycopg forgets its prepared statements when it reads the result of an ALTER
-# (or DROP, ROLLBACK), and deallocates them on the server at the end of its
-# next execute(). In pipeline mode it reads that result at a sync, once the
-# migrations are over, so the next execute() would prepare a statement that the
-# deallocation then drops while psycopg keeps using its name ("prepared
-# statement "_pg3_9" does not exist", on every later call). Setup ends with an
-# unprepared statement, whose execute() runs that deallocation instead.
-SETTLE_PREPARED = "SELECT 1"
 
 Row = dict[str, Any]
 
