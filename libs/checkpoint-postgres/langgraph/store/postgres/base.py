@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import psycopg
 from langgraph.checkpoint.base.plan import Plan, Query, drive
-from langgraph.checkpoint.postgres._conn import borrow, step_executor
+from langgraph.checkpoint.postgres._conn import borrow, connect_kwargs, step_executor
 from langgraph.checkpoint.postgres._plans import SETTLE_PREPARED
 from langgraph.checkpoint.postgres.base import translate_error
 from langgraph.store.base import (
@@ -102,18 +102,6 @@ def in_pipeline(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
     comes back at the next sync: a call that did not sync before returning
     would report success for a write that failed, and the next call its error."""
     return conn.pgconn.pipeline_status != psycopg.pq.PipelineStatus.OFF
-
-
-def connect_kwargs(prepare_threshold: int | None) -> dict[str, Any]:
-    """Settings of the connections `from_conn_string` opens."""
-    if prepare_threshold is not None and (
-        type(prepare_threshold) is not int or prepare_threshold < 0
-    ):
-        raise ValueError(
-            "prepare_threshold must be None (no prepared statements, for pgbouncer in "
-            f"transaction mode) or an integer >= 0, got {prepare_threshold!r}"
-        )
-    return {"autocommit": True, "prepare_threshold": prepare_threshold}
 
 
 class PoolConfig(TypedDict, total=False):
