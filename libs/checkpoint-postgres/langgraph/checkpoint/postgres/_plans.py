@@ -29,9 +29,18 @@ from langgraph.checkpoint.base import (
     delta_channels_needing_history,
     get_checkpoint_id,
     get_checkpoint_metadata,
+    next_string_version,
+    validated_thread_id,
+    validated_thread_ids,
     writes_sort_key,
 )
+from langgraph.checkpoint.base.legacy import (
+    SENDS_IN_CHANNEL_VERSION,
+    migrate_pending_sends,
+    needs_parent_sends,
+)
 from langgraph.checkpoint.base.plan import Execute, Plan, Query
+from langgraph.checkpoint.serde.types import TASKS
 from psycopg.types.json import Jsonb
 
 # Numbered by position, exactly as the reference numbers them: a database it
@@ -270,8 +279,14 @@ _WRITES_ARRAY = (
 )
 _BLOBS_ARRAY = f"array[convert_to(bl.channel, {_UTF8}), convert_to(bl.type, {_UTF8}), bl.blob]"
 
-# One row per checkpoint with its blobs and writes attached: one round trip
-# for get_tuple and for a whole page of list, never a query per row.
+# A checkpoint older than format v4 (LangGraph < 0.5) has its pending sends
+# as its parent's writes to the tasks channel (see base.legacy).
+_OLD_FORMAT = f"(c.checkpoint ->> 'v')::int < {SENDS_IN_CHANNEL_VERSION}"
+_SENDS_ARRAY = f"array[convert_to(coalesce(ps.type, ''), {_UTF8}), ps.blob]"
+
+# One row per checkpoint with its blobs, writes and (old formats) its parent's
+# sends attached: one round trip for get_tuple and for a whole page of list,
+# never a query per row.
 SELECT_TUPLES = f"""
 SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint, c.metadata,
     (SELECT array_agg({_BLOBS_ARRAY})
@@ -281,7 +296,13 @@ SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.
     (SELECT array_agg({_WRITES_ARRAY})
        FROM checkpoint_writes cw
       WHERE cw.thread_id = c.thread_id AND cw.checkpoint_ns = c.checkpoint_ns
-        AND cw.checkpoint_id = c.checkpoint_id) AS writes
+        AND cw.checkpoint_id = c.checkpoint_id) AS writes,
+    CASE WHEN {_OLD_FORMAT} AND c.parent_checkpoint_id IS NOT NULL THEN
+    (SELECT array_agg({_SENDS_ARRAY} ORDER BY ps.task_path, ps.task_id, ps.idx)
+       FROM checkpoint_writes ps
+      WHERE ps.thread_id = c.thread_id AND ps.checkpoint_ns = c.checkpoint_ns
+        AND ps.checkpoint_id = c.parent_checkpoint_id AND ps.channel = '{TASKS}')
+    END AS sends
 FROM checkpoints c
 """
 
@@ -312,12 +333,15 @@ def _decode_writes(
 
 
 def _to_tuple(serde: SerializerProtocol, row: Sequence[Any]) -> CheckpointTuple:
-    thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs, writes = row
+    thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs, writes, sends = row
     checkpoint = dict(checkpoint)
     checkpoint["channel_values"] = {
         **(checkpoint.get("channel_values") or {}),
         **_decode_blobs(serde, blobs),
     }
+    if sends and needs_parent_sends(checkpoint, parent_id):
+        decoded = [serde.loads_typed((type_.decode(), blob)) for type_, blob in sends]
+        migrate_pending_sends(checkpoint, decoded, next_string_version(None))
     return CheckpointTuple(
         config={
             "configurable": {
@@ -379,13 +403,12 @@ def list_plan(
     clauses: list[str] = []
     params: list[Any] = []
     if config is not None:
-        thread_id, _, checkpoint_id = config_location(config)
+        thread_id, ns, checkpoint_id = config_location(config)
         clauses.append("c.thread_id = %s")
         params.append(thread_id)
-        configurable = config.get("configurable") or {}
-        if "checkpoint_ns" in configurable:
+        if "checkpoint_ns" in (config.get("configurable") or {}):
             clauses.append("c.checkpoint_ns = %s")
-            params.append(configurable["checkpoint_ns"] or "")
+            params.append(ns)
         if checkpoint_id:
             clauses.append("c.checkpoint_id = %s")
             params.append(checkpoint_id)
@@ -495,8 +518,9 @@ DELETE FROM checkpoint_blobs b
 
 
 def delete_thread_plan(thread_id: str) -> Plan[None]:
+    thread_id = validated_thread_id(thread_id)
     for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
-        yield Execute(f"DELETE FROM {table} WHERE thread_id = %s", (str(thread_id),))
+        yield Execute(f"DELETE FROM {table} WHERE thread_id = %s", (thread_id,))
 
 
 def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan[None]:
@@ -520,7 +544,7 @@ def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan[None]:
 
 
 def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan[None]:
-    params = (target_thread_id, source_thread_id)
+    params = (validated_thread_id(target_thread_id), validated_thread_id(source_thread_id))
     yield Execute(
         "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
         "checkpoint, metadata) SELECT %s, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
@@ -546,11 +570,13 @@ def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan[None]
 
 def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: str) -> Plan[None]:
     """`delete` drops the threads; `keep_latest` keeps each namespace's latest
-    checkpoint plus the ancestors its delta channels replay from, then drops
-    blobs nothing references."""
+    checkpoint plus the ancestors its delta channels replay from (and, for an
+    old-format checkpoint, the parent whose writes hold its pending sends),
+    unlinks kept checkpoints from deleted parents, then drops blobs nothing
+    references."""
     if strategy not in ("keep_latest", "delete"):
         raise ValueError(f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'")
-    thread_ids = [str(t) for t in thread_ids]
+    thread_ids = validated_thread_ids(thread_ids)
     if strategy == "delete":
         for thread_id in thread_ids:
             yield from delete_thread_plan(thread_id)
@@ -561,14 +587,18 @@ def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: s
             "c.checkpoint -> 'channel_values', "
             "(SELECT array_agg(bl.channel) FROM jsonb_each_text(c.checkpoint -> 'channel_versions') cv "
             "   JOIN checkpoint_blobs bl ON bl.thread_id = c.thread_id AND bl.checkpoint_ns = c.checkpoint_ns "
-            "    AND bl.channel = cv.key AND bl.version = cv.value AND bl.type <> 'empty') "
+            "    AND bl.channel = cv.key AND bl.version = cv.value AND bl.type <> 'empty'), "
+            f"CASE WHEN {_OLD_FORMAT} AND EXISTS (SELECT 1 FROM checkpoint_writes ps "
+            "   WHERE ps.thread_id = c.thread_id AND ps.checkpoint_ns = c.checkpoint_ns "
+            f"    AND ps.checkpoint_id = c.parent_checkpoint_id AND ps.channel = '{TASKS}') "
+            "THEN c.parent_checkpoint_id END "
             "FROM checkpoints c WHERE c.thread_id = %s ORDER BY c.checkpoint_ns, c.checkpoint_id DESC",
             (thread_id,),
         )
-        for ns, latest_id, metadata, inline, blob_channels in latest_rows:
+        for ns, latest_id, metadata, inline, blob_channels, sends_parent in latest_rows:
             with_value = set(inline or {}) | set(blob_channels or ())
             needed = delta_channels_needing_history(metadata or {}, with_value)
-            keep = [latest_id]
+            keep = [latest_id] if sends_parent is None else [latest_id, sends_parent]
             if needed:
                 _, visited = yield from _delta_chain(
                     serde, thread_id, ns, latest_id, sorted(needed)
@@ -580,4 +610,11 @@ def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: s
                     "AND NOT (checkpoint_id = ANY(%s))",
                     (thread_id, ns, keep),
                 )
+            # A kept checkpoint whose parent is gone has no parent (as the
+            # reference leaves it), rather than a link to nothing.
+            yield Execute(
+                "UPDATE checkpoints SET parent_checkpoint_id = NULL "
+                "WHERE thread_id = %s AND checkpoint_ns = %s AND NOT (parent_checkpoint_id = ANY(%s))",
+                (thread_id, ns, keep),
+            )
     yield Execute(DELETE_UNUSED_BLOBS, (thread_ids,))

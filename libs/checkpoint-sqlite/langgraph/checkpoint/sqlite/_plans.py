@@ -38,6 +38,8 @@ from langgraph.checkpoint.base import (
     get_checkpoint_id,
     get_checkpoint_metadata,
     metadata_matches,
+    validated_thread_id,
+    validated_thread_ids,
     writes_sort_key,
 )
 from langgraph.checkpoint.base.plan import Execute, ExecuteMany, Plan, Query
@@ -355,13 +357,12 @@ def _list_where(
     if config is None:
         order += ["thread_id", "checkpoint_ns"]
     else:
-        thread_id, _, checkpoint_id = config_location(config)
+        thread_id, ns, checkpoint_id = config_location(config)
         clauses.append("thread_id = ?")
         params.append(thread_id)
-        configurable = config.get("configurable") or {}
-        if "checkpoint_ns" in configurable:
+        if "checkpoint_ns" in (config.get("configurable") or {}):
             clauses.append("checkpoint_ns = ?")
-            params.append(configurable["checkpoint_ns"] or "")
+            params.append(ns)
         else:
             order.append("checkpoint_ns")
         if checkpoint_id:
@@ -586,8 +587,9 @@ def delta_history_plan(
 
 
 def delete_thread_plan(thread_id: str) -> Plan:
-    yield Execute("DELETE FROM checkpoints WHERE thread_id = ?", (str(thread_id),))
-    yield Execute("DELETE FROM writes WHERE thread_id = ?", (str(thread_id),))
+    thread_id = validated_thread_id(thread_id)
+    yield Execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
+    yield Execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
 
 
 def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan:
@@ -605,18 +607,19 @@ def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan:
 
 
 def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan:
+    params = (validated_thread_id(target_thread_id), validated_thread_id(source_thread_id))
     yield Execute(
         "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
         "parent_checkpoint_id, type, checkpoint, metadata) SELECT ?, checkpoint_ns, "
         "checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints "
         "WHERE thread_id = ?",
-        (target_thread_id, source_thread_id),
+        params,
     )
     yield Execute(
         "INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, "
         "task_path, idx, channel, type, value) SELECT ?, checkpoint_ns, checkpoint_id, "
         "task_id, task_path, idx, channel, type, value FROM writes WHERE thread_id = ?",
-        (target_thread_id, source_thread_id),
+        params,
     )
 
 
@@ -625,7 +628,7 @@ def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: s
     checkpoint and the ancestors its delta channels still replay from."""
     if strategy not in ("keep_latest", "delete"):
         raise ValueError(f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'")
-    for thread_id in map(str, thread_ids):
+    for thread_id in validated_thread_ids(thread_ids):
         if strategy == "delete":
             yield from delete_thread_plan(thread_id)
             continue

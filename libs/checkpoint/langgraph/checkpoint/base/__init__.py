@@ -13,6 +13,7 @@ import random
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Generic, Literal, NamedTuple, TypeVar
+from uuid import UUID
 
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.serde.base import SerializerProtocol, maybe_add_typed_methods
@@ -62,6 +63,7 @@ __all__ = [
     "get_serializable_checkpoint_metadata",
     "maybe_add_typed_methods",
     "uuid6",
+    "validated_thread_id",
     "writes_sort_key",
 ]
 
@@ -213,30 +215,73 @@ def create_checkpoint(
     )
 
 
-def config_location(config: RunnableConfig) -> tuple[str, str, str | None]:
-    """`(thread_id, checkpoint_ns, checkpoint_id)` of a config.
+# Config values a saver stores as text. LangGraph itself turns a non-str
+# thread_id into str(thread_id) (users pass ints and UUIDs); these scalars have
+# one text form, so direct calls get the same. Anything else (lists, dicts,
+# bytes, ...) would be stored as some adapter's rendering of it, or fail only
+# at read time, so it is refused before anything is written.
+_TEXT_LIKE = (str, int, float, UUID)
 
-    Raises a `ValueError` naming `thread_id` when the config has none, so that
-    every saver reports the same clear error.
+
+def _config_text(key: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, _TEXT_LIKE):
+        return str(value)
+    raise TypeError(
+        f'config["configurable"]["{key}"] must be a str (or an int, float or UUID, used as '
+        f"its str()), got {type(value).__name__}: {value!r}"
+    )
+
+
+def validated_thread_id(thread_id: Any) -> str:
+    """`thread_id` as the text savers store, or a `ValueError`/`TypeError` naming it.
+
+    For the thread ids savers take outside a config (`delete_thread`,
+    `copy_thread`, `prune`): the same rules as in a config.
     """
-    configurable = (config or {}).get("configurable") or {}
-    thread_id = configurable.get("thread_id")
     if thread_id is None or thread_id == "":
         raise ValueError(
             'config["configurable"]["thread_id"] is required: pass '
             '{"configurable": {"thread_id": ...}}'
         )
+    return _config_text("thread_id", thread_id)
+
+
+def validated_thread_ids(thread_ids: Any) -> list[str]:
+    """`validated_thread_id` of each, for `prune`; a lone str is refused
+    rather than read as a sequence of one-letter ids."""
+    if isinstance(thread_ids, str):
+        raise TypeError(f"thread_ids must be a sequence of thread ids, not the str {thread_ids!r}")
+    return [validated_thread_id(t) for t in thread_ids]
+
+
+def config_location(config: RunnableConfig) -> tuple[str, str, str | None]:
+    """`(thread_id, checkpoint_ns, checkpoint_id)` of a config, as text.
+
+    Every saver reads a config through this, so all report the same clear
+    error before writing anything: a `ValueError` when `thread_id` is
+    missing, a `TypeError` naming the key and the type when a value has no
+    faithful text form. ints, floats and UUIDs become their str(); a missing
+    or None namespace is "".
+    """
+    configurable = (config or {}).get("configurable") or {}
+    ns = configurable.get("checkpoint_ns")
     return (
-        str(thread_id),
-        configurable.get("checkpoint_ns") or "",
+        validated_thread_id(configurable.get("thread_id")),
+        "" if ns is None else _config_text("checkpoint_ns", ns),
         get_checkpoint_id(config),
     )
 
 
 def get_checkpoint_id(config: RunnableConfig) -> str | None:
-    """The checkpoint id a config points at, or None for "the latest"."""
-    configurable = config.get("configurable") or {}
-    return configurable.get("checkpoint_id") or configurable.get("thread_ts")
+    """The checkpoint id a config points at (as text), or None for "the latest"."""
+    configurable = (config or {}).get("configurable") or {}
+    for key in ("checkpoint_id", "thread_ts"):
+        value = configurable.get(key)
+        if value is not None and value != "":
+            return _config_text(key, value)
+    return None
 
 
 def _without_nul(value: Any) -> Any:
