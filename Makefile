@@ -1,14 +1,16 @@
 # One entry point for newcomers and CI. `make test` works on a fresh clone:
 # it builds .venv, installs every package editable plus the published langgraph,
-# then runs every package's tests (PostgreSQL and Redis are started by the tests).
+# then runs every package's tests (PostgreSQL and Redis are started by the tests),
+# then the published langgraph's own test suite on our savers (test-upstream).
 PYTHON ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LIBS := libs/checkpoint libs/checkpoint-sqlite libs/checkpoint-postgres libs/checkpoint-conformance
 PYTEST_ARGS ?=
+UPSTREAM_ARGS ?=
 
-.PHONY: install demo test bench lint format clean
+.PHONY: install demo test test-upstream bench lint format clean
 
 $(STAMP): $(foreach l,$(LIBS),$(l)/pyproject.toml) scripts/install.sh
 	PYTHON=$(PYTHON) bash scripts/install.sh
@@ -19,12 +21,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
+# Both runs happen even when the first fails, so one CI run reports both.
 test: $(STAMP)
 	bash scripts/test-services.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+	bash scripts/upstream-tests.sh $(UPSTREAM_ARGS) || status=$$?; \
+	exit $$status
+
+test-upstream: $(STAMP)
+	bash scripts/test-services.sh
+	bash scripts/upstream-tests.sh $(UPSTREAM_ARGS)
 
 bench: $(STAMP)
-	$(PY) bench/run.py $(if $(COMPARE),--compare,)
+	$(PY) bench/run.py $(if $(COMPARE),--compare,) $(if $(SCALE),--scale,)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check libs tests bench examples testsupport

@@ -15,7 +15,7 @@ from langgraph.checkpoint.base import (
     metadata_matches,
     uuid6,
 )
-from langgraph.checkpoint.memory import InMemorySaver, MemorySaver
+from langgraph.checkpoint.memory import InMemorySaver, MemorySaver, PersistentDict
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 
 
@@ -205,8 +205,6 @@ def test_returned_values_are_copies():
 def test_persistent_dict_round_trips_without_pickle(tmp_path):
     from collections import defaultdict
 
-    from langgraph.checkpoint.memory import PersistentDict
-
     path = str(tmp_path / "state.msgpack")
     with PersistentDict(lambda: defaultdict(dict), filename=path) as data:
         data["thread"]["ns"] = {"id": ("msgpack", b"\x01")}
@@ -217,3 +215,46 @@ def test_persistent_dict_round_trips_without_pickle(tmp_path):
     assert loaded[("tuple", "key")] == {"x": 1}
     loaded["thread"]["new-ns"]["k"] = 2  # nested defaults survive the reload
     assert b"pickle" not in pathlib.Path(path).read_bytes()
+
+
+def _put_one(saver: InMemorySaver, thread_id: str) -> None:
+    version = saver.get_next_version(None, None)
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = {"a": 1}
+    checkpoint["channel_versions"] = {"a": version}
+    saver.put({"configurable": {"thread_id": thread_id}}, checkpoint, {}, {"a": version})
+
+
+def test_leaving_the_saver_closes_its_factory_dicts_and_runs_registered_cleanup(tmp_path):
+    from collections import defaultdict
+
+    files = iter(tmp_path / name for name in ("storage", "writes", "blobs"))
+
+    def factory(*args):
+        return PersistentDict(*args, filename=str(next(files)))
+
+    class CleaningSaver(InMemorySaver):  # as langgraph's own test saver does
+        def __init__(self) -> None:
+            super().__init__(factory=factory)
+            self.cleaned: list[str] = []
+            self.stack.callback(self.cleaned.append, "done")
+
+    saver = CleaningSaver()
+    with saver as entered:
+        assert entered is saver
+        _put_one(saver, "t")
+        assert not list(tmp_path.iterdir())
+    assert saver.cleaned == ["done"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blobs", "storage", "writes"]
+    storage = PersistentDict(lambda: defaultdict(dict), filename=str(tmp_path / "storage"))
+    storage.load()
+    assert list(storage) == ["t"]
+
+
+async def test_async_exit_runs_registered_cleanup():
+    cleaned = []
+    async with InMemorySaver() as saver:
+        saver.stack.callback(cleaned.append, "done")
+        _put_one(saver, "t")
+    assert cleaned == ["done"]
+    assert len(list(saver.list(None))) == 1  # plain dicts: nothing to close, data kept

@@ -11,7 +11,7 @@ import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, ExitStack
 from types import TracebackType
 from typing import Any
 
@@ -33,6 +33,8 @@ from langgraph.checkpoint.base import (
     get_checkpoint_metadata,
     metadata_matches,
     next_string_version,
+    validated_thread_id,
+    validated_thread_ids,
     writes_sort_key,
 )
 
@@ -86,6 +88,13 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         # (thread_id, checkpoint_ns, channel, version) -> serialized value
         self.blobs: dict[tuple[str, str, str, str | int | float], Typed] = factory()
         self.lock = threading.RLock()
+        # Leaving the saver's `with` block closes what `factory` made when that
+        # is closable (PersistentDict writes itself out); subclasses register
+        # their own cleanup here too (`self.stack.callback(...)`).
+        self.stack = ExitStack()
+        for container in (self.storage, self.writes, self.blobs):
+            if isinstance(container, AbstractContextManager):
+                self.stack.enter_context(container)
 
     def __enter__(self) -> InMemorySaver:
         return self
@@ -96,7 +105,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         exc_value: BaseException | None,
         traceback: TracebackType | None,
     ) -> bool | None:
-        return None
+        return self.stack.__exit__(exc_type, exc_value, traceback)
 
     async def __aenter__(self) -> InMemorySaver:
         return self
@@ -107,7 +116,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         __exc_value: BaseException | None,
         __traceback: TracebackType | None,
     ) -> bool | None:
-        return None
+        return self.stack.__exit__(__exc_type, __exc_value, __traceback)
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         return next_string_version(current)
@@ -179,14 +188,14 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         configurable = (config or {}).get("configurable") or {}
         before_id = get_checkpoint_id(before) if before else None
         wanted_id = get_checkpoint_id(config) if config else None
+        location = config_location(config) if config is not None else None
+        wanted_ns = location[1] if "checkpoint_ns" in configurable else None
         with self.lock:
-            thread_ids = list(self.storage) if config is None else [config_location(config)[0]]
+            thread_ids = list(self.storage) if location is None else [location[0]]
             matches: list[tuple[str, str, str]] = []
             for thread_id in thread_ids:
                 for ns, checkpoints in self.storage.get(thread_id, {}).items():
-                    if "checkpoint_ns" in configurable and ns != (
-                        configurable["checkpoint_ns"] or ""
-                    ):
+                    if wanted_ns is not None and ns != wanted_ns:
                         continue
                     for checkpoint_id, (_, stored_metadata, _) in checkpoints.items():
                         if wanted_id and checkpoint_id != wanted_id:
@@ -300,6 +309,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
     # -- deleting, copying, pruning ---------------------------------------
 
     def delete_thread(self, thread_id: str) -> None:
+        thread_id = validated_thread_id(thread_id)
         with self.lock:
             self.storage.pop(thread_id, None)
             for key in [k for k in self.writes if k[0] == thread_id]:
@@ -323,6 +333,8 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
             self._drop_unused_blobs(touched)
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        source_thread_id = validated_thread_id(source_thread_id)
+        target_thread_id = validated_thread_id(target_thread_id)
         with self.lock:
             for ns, checkpoints in self.storage.get(source_thread_id, {}).items():
                 self.storage[target_thread_id][ns].update(checkpoints)
@@ -334,6 +346,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
                     self.blobs[(target_thread_id, *key[1:])] = blob
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        thread_ids = validated_thread_ids(thread_ids)
         if strategy == "delete":
             for thread_id in thread_ids:
                 self.delete_thread(thread_id)
