@@ -7,6 +7,7 @@ import socket
 
 import psycopg
 import pytest
+
 from testsupport import postgres_server
 from testsupport.postgres_server import ThrowawayPostgres
 
