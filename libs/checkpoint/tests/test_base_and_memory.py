@@ -258,3 +258,26 @@ async def test_async_exit_runs_registered_cleanup():
         _put_one(saver, "t")
     assert cleaned == ["done"]
     assert len(list(saver.list(None))) == 1  # plain dicts: nothing to close, data kept
+
+
+def test_memory_list_decodes_items_as_they_are_asked_for():
+    from langgraph.checkpoint.base import empty_checkpoint
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    class CountingSaver(InMemorySaver):
+        decoded = 0
+
+        def _tuple(self, *args):
+            CountingSaver.decoded += 1
+            return super()._tuple(*args)
+
+    saver = CountingSaver()
+    config = {"configurable": {"thread_id": "long", "checkpoint_ns": ""}}
+    for _ in range(50):
+        config = saver.put(config, empty_checkpoint(), {}, {})
+    items = saver.list({"configurable": {"thread_id": "long"}})
+    first = next(items)
+    assert first.config == config and CountingSaver.decoded == 1
+    # A checkpoint deleted while the caller iterates is skipped, not an error.
+    saver.delete_thread("long")
+    assert list(items) == []

@@ -210,8 +210,16 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
             matches.sort(reverse=True)
             if limit is not None:
                 matches = matches[:limit]
-            found = [self._tuple(thread_id, ns, cid) for cid, thread_id, ns in matches]
-        yield from found
+        # Decoded one at a time, as the caller asks for them: the first item
+        # of a long thread comes without decoding the rest, and the lock is
+        # not held while the caller works (a checkpoint deleted meanwhile is
+        # skipped).
+        for checkpoint_id, thread_id, ns in matches:
+            with self.lock:
+                if checkpoint_id not in self.storage.get(thread_id, {}).get(ns, {}):
+                    continue
+                found = self._tuple(thread_id, ns, checkpoint_id)
+            yield found
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
