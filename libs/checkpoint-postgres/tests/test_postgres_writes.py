@@ -120,3 +120,13 @@ async def test_async_pipelined_saver_writes_right_after_setup_of_a_fresh_databas
             )
             await saver.aput_writes(config, [("v", i)], "task")
             assert (await saver.aget_tuple(config)).checkpoint["channel_values"] == {"v": [i]}
+
+
+def test_savers_and_stores_say_whether_pipeline_mode_is_available():
+    # Part of the reference's surface: callers choose pipeline=True by it.
+    import psycopg
+    from langgraph.store.postgres import PostgresStore
+    from langgraph.store.postgres.aio import AsyncPostgresStore
+
+    for cls in (PostgresSaver, AsyncPostgresSaver, PostgresStore, AsyncPostgresStore):
+        assert cls.supports_pipeline is psycopg.Pipeline.is_supported(), cls

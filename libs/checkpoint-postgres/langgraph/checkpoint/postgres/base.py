@@ -14,6 +14,9 @@ class BasePostgresSaver(BaseCheckpointSaver[str]):
     """Common ground of `PostgresSaver` and `AsyncPostgresSaver`."""
 
     MIGRATIONS = MIGRATIONS
+    # Whether this libpq can run pipeline mode (`pipeline=True`), as the
+    # reference exposes it.
+    supports_pipeline: bool = psycopg.Pipeline.is_supported()
 
     def __init__(self, *, serde: SerializerProtocol | None = None) -> None:
         super().__init__(serde=serde)

@@ -169,6 +169,7 @@ class BasePostgresStore(sqlplans.PlannedStore):
 
     dialect = POSTGRES
     migrations = MIGRATIONS
+    supports_pipeline: bool = psycopg.Pipeline.is_supported()  # as the reference exposes it
     distance_types = ("cosine", "l2", "inner_product")
 
     def _configure(self, index: PostgresIndexConfig | None, ttl: TTLConfig | None) -> None:
