@@ -153,6 +153,16 @@ def normalize_allowlist(entries: Iterable[tuple[str, ...] | type]) -> frozenset[
     return frozenset(pairs)
 
 
+# The ipaddress types, each written as its text.
+IP_TYPES: tuple[type, ...] = (
+    ipaddress.IPv4Address,
+    ipaddress.IPv4Interface,
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Address,
+    ipaddress.IPv6Interface,
+    ipaddress.IPv6Network,
+)
+
 # Standard value types whose subclasses the encoder writes under their own
 # names, with the base type's constructor arguments.
 _VALUE_BASES: tuple[type, ...] = (
@@ -165,12 +175,7 @@ _VALUE_BASES: tuple[type, ...] = (
     decimal.Decimal,
     uuid.UUID,
     pathlib.PurePath,
-    ipaddress.IPv4Address,
-    ipaddress.IPv4Interface,
-    ipaddress.IPv4Network,
-    ipaddress.IPv6Address,
-    ipaddress.IPv6Interface,
-    ipaddress.IPv6Network,
+    *IP_TYPES,
 )
 
 

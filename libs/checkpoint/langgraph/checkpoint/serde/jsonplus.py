@@ -12,7 +12,6 @@ import dataclasses
 import decimal
 import enum
 import fractions
-import ipaddress
 import json
 import pathlib
 import re
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import ormsgpack
 from langgraph.checkpoint.serde._msgpack import (
+    IP_TYPES,
     NUMPY_SCALAR_NAMES,
     SAFE_MSGPACK_TYPES,
     STRICT_MSGPACK_ENABLED,
@@ -187,14 +187,7 @@ _EXACT_ENCODERS: dict[type, Callable[[Any], Any]] = {
         EXT_DELTA_SNAPSHOT, ormsgpack.packb(obj.value, default=_encode, option=_PACK_OPTIONS)
     ),
 }
-for _cls in (
-    ipaddress.IPv4Address,
-    ipaddress.IPv4Interface,
-    ipaddress.IPv4Network,
-    ipaddress.IPv6Address,
-    ipaddress.IPv6Interface,
-    ipaddress.IPv6Network,
-):
+for _cls in IP_TYPES:
     _EXACT_ENCODERS[_cls] = _single(str)
 
 _encoder_cache: dict[type, Callable[[Any], Any]] = {}
