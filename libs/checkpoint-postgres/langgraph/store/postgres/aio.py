@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 from langgraph.checkpoint.base.plan import Plan, adrive
-from langgraph.checkpoint.postgres._conn import aborrow, astep_executor
+from langgraph.checkpoint.postgres._conn import aborrow, astep_executor, connect_kwargs
 from langgraph.checkpoint.postgres._plans import SETTLE_PREPARED
 from langgraph.checkpoint.postgres.base import translate_error
 from langgraph.store.base import (
@@ -32,7 +32,6 @@ from langgraph.store.postgres.base import (
     PoolConfig,
     PostgresIndexConfig,
     Row,
-    connect_kwargs,
     in_pipeline,
 )
 from psycopg_pool import AsyncConnectionPool
