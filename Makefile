@@ -10,7 +10,7 @@ LIBS := libs/checkpoint libs/checkpoint-sqlite libs/checkpoint-postgres libs/che
 PYTEST_ARGS ?=
 UPSTREAM_ARGS ?=
 
-.PHONY: install demo test test-upstream bench lint format clean
+.PHONY: install demo test test-upstream bench lint format sync clean
 
 $(STAMP): $(foreach l,$(LIBS),$(l)/pyproject.toml) scripts/install.sh
 	PYTHON=$(PYTHON) bash scripts/install.sh
@@ -35,13 +35,18 @@ test-upstream: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(COMPARE),--compare,) $(if $(SCALE),--scale,)
 
+# Sync modules are generated from their async source (scripts/async_to_sync.py).
+sync: $(STAMP)
+	$(PY) scripts/async_to_sync.py
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check libs tests bench examples testsupport
-	$(VENV)/bin/ruff format --check libs tests bench examples testsupport
+	$(PY) scripts/async_to_sync.py --check
+	$(VENV)/bin/ruff check libs tests bench examples testsupport scripts
+	$(VENV)/bin/ruff format --check libs tests bench examples testsupport scripts
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format libs tests bench examples testsupport
-	$(VENV)/bin/ruff check --fix libs tests bench examples testsupport
+	$(VENV)/bin/ruff format libs tests bench examples testsupport scripts
+	$(VENV)/bin/ruff check --fix libs tests bench examples testsupport scripts
 
 clean:
 	rm -rf $(VENV) demo-data .bench
