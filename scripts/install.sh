@@ -52,7 +52,7 @@ echo "==> installing the published langgraph 1.2 on top of our base package"
 # satisfies that, so pip keeps it. The check below proves it.
 # The last three: what langgraph's own test suite needs besides our packages
 # (scripts/upstream-tests.sh runs it); pinned at the versions verified with it.
-$PIP install -q "langgraph>=1.2,<1.3" "langgraph-prebuilt" "langchain-core" ruff \
+$PIP install -q "langgraph>=1.2,<1.3" "langgraph-prebuilt" "langchain-core" ruff "mypy==2.4.1" \
   pytest-xdist==3.8.0 pytest-mock==3.17.0 syrupy==7.0.2
 .venv/bin/python - <<'PY'
 import pathlib, langgraph.checkpoint.base as b
