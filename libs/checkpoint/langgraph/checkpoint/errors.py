@@ -28,13 +28,17 @@ class CheckpointError(Exception):
     """Base of every error this library raises on its own account."""
 
 
-class InvalidConfigError(CheckpointError, ValueError):
+class InvalidConfigError(CheckpointError, TypeError, ValueError):
     """A config, argument or option is malformed (a missing `thread_id`, a
-    `checkpoint_ns` that is not a string, an unknown option)."""
+    `checkpoint_ns` that is not a string, an unknown option).
+
+    Before this existed a missing value was a `ValueError` and a value of the
+    wrong type a `TypeError`; being both keeps either `except` working."""
 
 
-class InvalidFilterError(CheckpointError, ValueError):
-    """A metadata or store filter cannot be evaluated as given."""
+class InvalidFilterError(CheckpointError, TypeError, ValueError):
+    """A metadata or store filter cannot be evaluated as given (a `TypeError`
+    for a filter of the wrong shape before, a `ValueError` for a bad operator)."""
 
 
 class SerializationError(CheckpointError, TypeError, ValueError):

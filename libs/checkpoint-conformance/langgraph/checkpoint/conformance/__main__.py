@@ -6,12 +6,13 @@ import argparse
 import asyncio
 import importlib
 import sys
+from typing import Any
 
 from langgraph.checkpoint.conformance.report import ProgressCallbacks
 from langgraph.checkpoint.conformance.runner import validate
 
 
-def load_factory(spec: str):
+def load_factory(spec: str) -> Any:
     """Import `module:attribute` (the factory, decorated or not)."""
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:

@@ -7,8 +7,9 @@ thread (an async saver's sync methods must not run on its own event loop).
 from __future__ import annotations
 
 import asyncio
+import builtins
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,10 +22,6 @@ from langgraph.checkpoint.base import (
 )
 
 
-class SyncNotSupported(Exception):
-    """The saver's sync methods refuse to run (e.g. an async-only saver)."""
-
-
 class Api:
     """The saver methods a case may call; all of them awaitable."""
 
@@ -34,7 +31,11 @@ class Api:
         self.saver = saver
 
     async def put(
-        self, config: dict, checkpoint: Checkpoint, metadata: CheckpointMetadata, new_versions: dict
+        self,
+        config: dict,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata | Mapping[str, Any],
+        new_versions: dict,
     ) -> dict:
         raise NotImplementedError
 
@@ -73,7 +74,7 @@ class Api:
         *,
         ns: str = "",
         metadata: dict[str, Any] | None = None,
-    ) -> list[dict]:
+    ) -> builtins.list[dict]:
         """Put one checkpoint per entry of `steps` (channel -> value), each the
         child of the previous; returns their configs. Every step writes all its
         channels with fresh versions."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.checkpoint.conformance.api import Api, make_checkpoint, new_thread
 from langgraph.checkpoint.conformance.report import Capability
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
@@ -57,8 +58,23 @@ def _cfg(thread_id: str, ns: str = "", checkpoint_id: str | None = None) -> dict
     return {"configurable": configurable}
 
 
-def _id(config: dict) -> str:
-    return config["configurable"]["checkpoint_id"]
+def _id(config: dict | None) -> str | None:
+    """The checkpoint id a config names; None for a missing config (no parent),
+    so that comparing it reports the case's own failure message."""
+    return None if config is None else config["configurable"]["checkpoint_id"]
+
+
+async def _saved(api: Api, config: dict) -> CheckpointTuple:
+    """`get_tuple` of a checkpoint the case has put: a missing one fails the case."""
+    saved = await api.get_tuple(config)
+    if saved is None:
+        raise ConformanceError(f"get_tuple found nothing for {config['configurable']!r}")
+    return saved
+
+
+def _metadata(item: CheckpointTuple) -> dict[str, Any]:
+    """An item's metadata with the custom keys a case wrote (the TypedDict names only LangGraph's)."""
+    return dict(item.metadata)
 
 
 # -- put ---------------------------------------------------------------------
@@ -89,8 +105,7 @@ async def returns_config(api: Api) -> None:
 async def round_trips_values(api: Api) -> None:
     thread = new_thread()
     [config] = await api.put_chain(thread, [{"a": 1, "b": {"nested": [1, 2, {"x": "y"}]}}])
-    saved = await api.get_tuple(config)
-    expect(saved is not None, "get_tuple found nothing after put")
+    saved = await _saved(api, config)
     values = saved.checkpoint["channel_values"]
     expect(
         values == {"a": 1, "b": {"nested": [1, 2, {"x": "y"}]}},
@@ -102,7 +117,7 @@ async def round_trips_values(api: Api) -> None:
 @case(P)
 async def first_checkpoint_has_no_parent(api: Api) -> None:
     [config] = await api.put_chain(new_thread(), [{"a": 1}])
-    saved = await api.get_tuple(config)
+    saved = await _saved(api, config)
     expect(
         saved.parent_config is None,
         f"parent_config of the first checkpoint is {saved.parent_config!r}",
@@ -113,14 +128,15 @@ async def first_checkpoint_has_no_parent(api: Api) -> None:
 async def parent_is_config_checkpoint(api: Api) -> None:
     thread = new_thread()
     first, second = await api.put_chain(thread, [{"a": 1}, {"a": 2}])
-    saved = await api.get_tuple(second)
-    expect(saved.parent_config is not None, "second checkpoint has no parent_config")
+    parent = (await _saved(api, second)).parent_config
+    if parent is None:
+        raise ConformanceError("second checkpoint has no parent_config")
     expect(
-        _id(saved.parent_config) == _id(first),
+        _id(parent) == _id(first),
         "parent_config does not point at the first checkpoint",
     )
     expect(
-        saved.parent_config["configurable"].get("thread_id") == thread,
+        parent["configurable"].get("thread_id") == thread,
         "parent_config lacks thread_id",
     )
 
@@ -146,8 +162,8 @@ async def namespaces_kept_apart(api: Api) -> None:
     thread = new_thread()
     [root] = await api.put_chain(thread, [{"who": "root"}])
     [child] = await api.put_chain(thread, [{"who": "child"}], ns="child:1")
-    got_root = await api.get_tuple(_cfg(thread, ""))
-    got_child = await api.get_tuple(_cfg(thread, "child:1"))
+    got_root = await _saved(api, _cfg(thread, ""))
+    got_child = await _saved(api, _cfg(thread, "child:1"))
     expect(
         got_root and got_root.checkpoint["channel_values"]["who"] == "root",
         "root namespace returned the wrong checkpoint",
@@ -172,12 +188,12 @@ async def unchanged_channels_still_read_back(api: Api) -> None:
     va2 = saver.get_next_version(va, None)
     second = make_checkpoint({"a": "a2", "b": "b1"}, {"a": va2, "b": vb}, 1)
     config = await api.put(config, second, {"source": "loop", "step": 1}, {"a": va2})
-    saved = await api.get_tuple(config)
+    saved = await _saved(api, config)
     expect(
         saved.checkpoint["channel_values"] == {"a": "a2", "b": "b1"},
         f"got {saved.checkpoint['channel_values']!r}",
     )
-    older = await api.get_tuple(_cfg(thread, "", first["id"]))
+    older = await _saved(api, _cfg(thread, "", first["id"]))
     expect(
         older.checkpoint["channel_values"] == {"a": "a1", "b": "b1"}, "the older checkpoint changed"
     )
@@ -192,7 +208,7 @@ async def version_without_value_reads_absent(api: Api) -> None:
     config = await api.put(
         _cfg(thread), checkpoint, {"source": "input", "step": -1}, {"a": va, "c": vc}
     )
-    saved = await api.get_tuple(config)
+    saved = await _saved(api, config)
     expect(
         "c" not in saved.checkpoint["channel_values"],
         "a channel with a version but no value read back present",
@@ -218,7 +234,7 @@ async def metadata_merged_from_config(api: Api) -> None:
     }
     checkpoint = make_checkpoint({}, {})
     saved_config = await api.put(config, checkpoint, {"source": "input", "step": 1}, {})
-    metadata = (await api.get_tuple(saved_config)).metadata
+    metadata = (await _saved(api, saved_config)).metadata
     expect(metadata.get("user") == "u1", "scalar configurable value not merged into metadata")
     expect(metadata.get("run_id") == "r1", "config metadata not merged")
     expect(metadata.get("step") == 1, "config metadata overrode a key the metadata already had")
@@ -257,7 +273,7 @@ async def values_of_every_kind_round_trip(api: Api) -> None:
     except ImportError:
         pass
     [config] = await api.put_chain(new_thread(), [values])
-    saved = (await api.get_tuple(config)).checkpoint["channel_values"]
+    saved = (await _saved(api, config)).checkpoint["channel_values"]
     for key, value in values.items():
         expect(key in saved, f"{key!r} missing after round trip")
         expect(saved[key] == value, f"{key!r} changed in round trip: {repr(saved[key])[:120]}")
@@ -297,8 +313,8 @@ W = Capability.PUT_WRITES
 async def writes_linked_to_their_checkpoint(api: Api) -> None:
     first, second = await api.put_chain(new_thread(), [{"a": 1}, {"a": 2}])
     await api.put_writes(first, [("a", "w1")], "task-1")
-    saved_first = await api.get_tuple(first)
-    saved_second = await api.get_tuple(second)
+    saved_first = await _saved(api, first)
+    saved_second = await _saved(api, second)
     expect(
         saved_first.pending_writes == [("task-1", "a", "w1")],
         f"pending_writes: {saved_first.pending_writes!r}",
@@ -312,7 +328,7 @@ async def pending_writes_order(api: Api) -> None:
     await api.put_writes(config, [("a", 1), ("b", 2)], "task-b", "path-2")
     await api.put_writes(config, [("c", 3)], "task-a", "path-1")
     await api.put_writes(config, [("d", 4), ("__error__", "boom")], "task-c", "path-1")
-    writes = (await api.get_tuple(config)).pending_writes
+    writes = (await _saved(api, config)).pending_writes
     # Sorted by task path, then task id, then index (special channels are negative).
     expected = [
         ("task-a", "c", 3),
@@ -329,7 +345,7 @@ async def regular_writes_keep_first(api: Api) -> None:
     [config] = await api.put_chain(new_thread(), [{"a": 1}])
     await api.put_writes(config, [("a", "first")], "task-1")
     await api.put_writes(config, [("a", "second")], "task-1")
-    writes = (await api.get_tuple(config)).pending_writes
+    writes = (await _saved(api, config)).pending_writes
     expect(
         writes == [("task-1", "a", "first")],
         f"a repeated regular write replaced the first: {writes!r}",
@@ -341,7 +357,7 @@ async def special_writes_replace(api: Api) -> None:
     [config] = await api.put_chain(new_thread(), [{"a": 1}])
     await api.put_writes(config, [("__error__", "first")], "task-1")
     await api.put_writes(config, [("__error__", "second")], "task-1")
-    writes = (await api.get_tuple(config)).pending_writes
+    writes = (await _saved(api, config)).pending_writes
     expect(
         writes == [("task-1", "__error__", "second")],
         f"a repeated special write did not replace: {writes!r}",
@@ -352,7 +368,7 @@ async def special_writes_replace(api: Api) -> None:
 async def writes_of_many_tasks_all_kept(api: Api) -> None:
     [config] = await api.put_chain(new_thread(), [{"a": 1}])
     await asyncio.gather(*(api.put_writes(config, [("a", i)], f"task-{i:02}") for i in range(10)))
-    writes = (await api.get_tuple(config)).pending_writes
+    writes = (await _saved(api, config)).pending_writes or []
     expect(sorted(w[2] for w in writes) == list(range(10)), f"lost writes: {writes!r}")
 
 
@@ -387,7 +403,7 @@ async def by_checkpoint_id(api: Api) -> None:
 async def returned_config_is_complete(api: Api) -> None:
     thread = new_thread()
     [config] = await api.put_chain(thread, [{"a": 1}], ns="inner:7")
-    saved = await api.get_tuple({"configurable": {"thread_id": thread, "checkpoint_ns": "inner:7"}})
+    saved = await _saved(api, {"configurable": {"thread_id": thread, "checkpoint_ns": "inner:7"}})
     conf = saved.config["configurable"]
     expect(
         (conf.get("thread_id"), conf.get("checkpoint_ns"), conf.get("checkpoint_id"))
@@ -442,9 +458,9 @@ async def filter_on_metadata(api: Api) -> None:
     await api.put_chain(thread, [{"a": 1}], metadata={"user": "alice", "score": 3})
     await api.put_chain(thread, [{"a": 2}], metadata={"user": "bob", "score": 3})
     alice = await api.list(_cfg(thread), filter={"user": "alice"})
-    expect([i.metadata["user"] for i in alice] == ["alice"], "filter on one key")
+    expect([_metadata(i)["user"] for i in alice] == ["alice"], "filter on one key")
     both = await api.list(_cfg(thread), filter={"user": "bob", "score": 3})
-    expect([i.metadata["user"] for i in both] == ["bob"], "filter on several keys")
+    expect([_metadata(i)["user"] for i in both] == ["bob"], "filter on several keys")
     none = await api.list(_cfg(thread), filter={"user": "carol"})
     expect(none == [], "filter with no match returned rows")
 
@@ -456,7 +472,7 @@ async def filter_on_nested_values(api: Api) -> None:
     await api.put_chain(thread, [{"a": 2}], metadata={"tags": {"team": "y", "level": [1, 2]}})
     found = await api.list(_cfg(thread), filter={"tags": {"team": "x", "level": [1, 2]}})
     expect(
-        len(found) == 1 and found[0].metadata["tags"]["team"] == "x",
+        len(found) == 1 and _metadata(found[0])["tags"]["team"] == "x",
         "nested filter value did not match exactly one",
     )
 
@@ -584,7 +600,7 @@ async def deletes_checkpoints_of_listed_runs(api: Api) -> None:
         [i.metadata.get("run_id") for i in left] == ["run-keep"],
         f"after delete_for_runs: {[i.metadata for i in left]!r}",
     )
-    latest = await api.get_tuple(_cfg(thread))
+    latest = await _saved(api, _cfg(thread))
     expect(
         latest.checkpoint["channel_values"] == {"a": 1}, "the surviving checkpoint lost its values"
     )
@@ -604,13 +620,13 @@ async def copies_whole_history(api: Api) -> None:
     await api.copy_thread(source, target)
     copied = await api.list({"configurable": {"thread_id": target}})
     expect(len(copied) == 3, f"copy has {len(copied)} checkpoints, expected 3")
-    latest = await api.get_tuple(_cfg(target))
+    latest = await _saved(api, _cfg(target))
     expect(latest.checkpoint["channel_values"] == {"a": 2}, "copied latest values differ")
     expect(_id(latest.parent_config) == _id(first), "copied parent link differs")
-    old = await api.get_tuple(_cfg(target, "", _id(first)))
+    old = await _saved(api, _cfg(target, "", _id(first)))
     expect(old.pending_writes == [("t1", "a", "w")], "copied writes differ")
     expect(
-        (await api.get_tuple(_cfg(target, "sub:1"))).checkpoint["channel_values"] == {"s": 1},
+        (await _saved(api, _cfg(target, "sub:1"))).checkpoint["channel_values"] == {"s": 1},
         "namespace not copied",
     )
     expect(
@@ -636,7 +652,7 @@ async def keep_latest_per_namespace(api: Api) -> None:
         sorted(i.config["configurable"]["checkpoint_ns"] for i in left) == ["", "sub:1"],
         f"left after prune: {len(left)}",
     )
-    latest = await api.get_tuple(_cfg(thread))
+    latest = await _saved(api, _cfg(thread))
     expect(latest.checkpoint["channel_values"] == {"a": 3}, "the latest checkpoint lost values")
     expect(
         len(await api.list({"configurable": {"thread_id": other}})) == 2,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from langgraph.checkpoint.conformance.api import supported_apis
@@ -23,6 +23,9 @@ from langgraph.checkpoint.conformance.runner import (
     implements,
     run_case,
 )
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
 
 MODES = ("async", "sync")
 
@@ -74,7 +77,9 @@ class ConformanceItem(pytest.Item):
     def runtest(self) -> None:
         asyncio.run(run_conformance_case(self.factory, self.case_id))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, ConformanceError):
             return f"{self.case_id}: {excinfo.value}"
         return super().repr_failure(excinfo)

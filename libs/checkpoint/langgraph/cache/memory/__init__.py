@@ -33,13 +33,12 @@ class InMemoryCache(BaseCache[ValueT]):
         found: dict[FullKey, ValueT] = {}
         with self._lock:
             for namespace, key in keys:
-                entries = self._entries.get(namespace)
-                entry = entries.get(key) if entries else None
+                entry = self._entries.get(namespace, {}).get(key)
                 if entry is None:
                     continue
                 stored, expires_at = entry
                 if expires_at is not None and expires_at <= now:
-                    del entries[key]
+                    del self._entries[namespace][key]
                     continue
                 found[(namespace, key)] = self.serde.loads_typed(stored)
         return found

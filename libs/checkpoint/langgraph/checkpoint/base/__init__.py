@@ -2,8 +2,8 @@
 
 A saver persists `Checkpoint`s (snapshots of a graph's channels) together with
 `CheckpointMetadata` and the pending writes tasks made after each checkpoint.
-Concrete savers subclass `BaseCheckpointSaver`; see `contract` in the repository
-docs for the behaviour every saver must have.
+Concrete savers subclass `BaseCheckpointSaver`; the behaviour every saver must
+have is checked by the `langgraph.checkpoint.conformance` suite.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Generic, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
 from langgraph.checkpoint.base.id import uuid6
+from langgraph.checkpoint.errors import InvalidConfigError
 from langgraph.checkpoint.serde.base import SerializerProtocol, maybe_add_typed_methods
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -228,20 +229,20 @@ def _config_text(key: str, value: Any) -> str:
         return value
     if isinstance(value, _TEXT_LIKE):
         return str(value)
-    raise TypeError(
+    raise InvalidConfigError(
         f'config["configurable"]["{key}"] must be a str (or an int, float or UUID, used as '
         f"its str()), got {type(value).__name__}: {value!r}"
     )
 
 
 def validated_thread_id(thread_id: Any) -> str:
-    """`thread_id` as the text savers store, or a `ValueError`/`TypeError` naming it.
+    """`thread_id` as the text savers store, or an `InvalidConfigError` naming it.
 
     For the thread ids savers take outside a config (`delete_thread`,
     `copy_thread`, `prune`): the same rules as in a config.
     """
     if thread_id is None or thread_id == "":
-        raise ValueError(
+        raise InvalidConfigError(
             'config["configurable"]["thread_id"] is required: pass '
             '{"configurable": {"thread_id": ...}}'
         )
@@ -252,7 +253,9 @@ def validated_thread_ids(thread_ids: Any) -> list[str]:
     """`validated_thread_id` of each, for `prune`; a lone str is refused
     rather than read as a sequence of one-letter ids."""
     if isinstance(thread_ids, str):
-        raise TypeError(f"thread_ids must be a sequence of thread ids, not the str {thread_ids!r}")
+        raise InvalidConfigError(
+            f"thread_ids must be a sequence of thread ids, not the str {thread_ids!r}"
+        )
     return [validated_thread_id(t) for t in thread_ids]
 
 
@@ -260,10 +263,10 @@ def config_location(config: RunnableConfig) -> tuple[str, str, str | None]:
     """`(thread_id, checkpoint_ns, checkpoint_id)` of a config, as text.
 
     Every saver reads a config through this, so all report the same clear
-    error before writing anything: a `ValueError` when `thread_id` is
-    missing, a `TypeError` naming the key and the type when a value has no
-    faithful text form. ints, floats and UUIDs become their str(); a missing
-    or None namespace is "".
+    error before writing anything: an `InvalidConfigError` (a `ValueError`)
+    when `thread_id` is missing, or naming the key and the type (a
+    `TypeError`) when a value has no faithful text form. ints, floats and
+    UUIDs become their str(); a missing or None namespace is "".
     """
     configurable = (config or {}).get("configurable") or {}
     ns = configurable.get("checkpoint_ns")
@@ -323,7 +326,8 @@ def get_serializable_checkpoint_metadata(
 ) -> CheckpointMetadata:
     """Like `get_checkpoint_metadata`, without the bulky `writes` entry."""
     merged = get_checkpoint_metadata(config, metadata)
-    merged.pop("writes", None)  # type: ignore[misc]
+    # LangGraph's metadata may carry `writes`, a key the TypedDict does not declare.
+    merged.pop("writes", None)  # type: ignore[typeddict-item]
     return merged
 
 
@@ -486,7 +490,7 @@ class BaseCheckpointSaver(Generic[V]):
         if current is None:
             return 1  # type: ignore[return-value]
         if isinstance(current, int):
-            return current + 1  # type: ignore[return-value]
+            return current + 1
         raise NotImplementedError(
             f"{type(self).__name__} must override get_next_version for {type(current).__name__} versions"
         )

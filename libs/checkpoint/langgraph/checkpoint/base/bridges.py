@@ -10,10 +10,16 @@ than deadlock, on that loop's own thread).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
+from langgraph.checkpoint.errors import EventLoopError, UnsupportedOperationError
+
 T = TypeVar("T")
+
+# What `_next_item` returns once the async iterator is exhausted.
+_EXHAUSTED: Any = object()
 
 
 class AsyncMethodsUnsupported:
@@ -21,9 +27,9 @@ class AsyncMethodsUnsupported:
 
     async_alternative = "the async saver of this package"
 
-    def _no_async(self, method: str) -> NotImplementedError:
+    def _no_async(self, method: str) -> UnsupportedOperationError:
         name = type(self).__name__
-        return NotImplementedError(
+        return UnsupportedOperationError(
             f"{name}.{method} is not supported: {name} is synchronous. "
             f"For async code use {self.async_alternative}."
         )
@@ -80,22 +86,47 @@ class SyncMethodsViaLoop:
             running = None
         if running is not None and running is loop:
             coro.close()
-            raise asyncio.InvalidStateError(
+            raise EventLoopError(
                 f"{name}'s sync methods cannot be called from its own event loop (that would "
                 "deadlock): await the async methods instead (e.g. `await saver.aget_tuple(config)`, "
                 "`graph.ainvoke(...)`), or call the sync ones from another thread"
             )
         if loop is None or loop.is_closed() or not loop.is_running():
             coro.close()
-            raise RuntimeError(
+            raise EventLoopError(
                 f"{name}'s sync methods need its event loop running in another thread: use the "
                 "async methods, or the package's sync saver for sync code"
             )
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     @staticmethod
-    async def _collect(items: AsyncIterator[T]) -> list[T]:
-        return [item async for item in items]
+    async def _next_item(items: AsyncIterator[T]) -> T:
+        try:
+            return await items.__anext__()
+        except StopAsyncIteration:
+            return _EXHAUSTED
+
+    @staticmethod
+    async def _close(items: AsyncIterator[Any]) -> None:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    def _stream_from_thread(self, items: AsyncIterator[T]) -> Iterator[T]:
+        """Yield `items` one at a time, each fetched on the saver's loop, so
+        the caller holds one item (not the whole listing) at a time."""
+        exhausted = False
+        try:
+            while (item := self._from_thread(self._next_item(items))) is not _EXHAUSTED:
+                yield item
+            exhausted = True
+        finally:
+            if not exhausted:
+                # Stopped early (break, error): let the async generator release
+                # its cursor or connection on the loop it runs on. When the loop
+                # refused the first step there is nothing to release.
+                with contextlib.suppress(EventLoopError):
+                    self._from_thread(self._close(items))
 
     def get_tuple(self, config: Any) -> Any:
         return self._from_thread(self.aget_tuple(config))  # type: ignore[attr-defined]
@@ -104,7 +135,7 @@ class SyncMethodsViaLoop:
         self, config: Any, *, filter: Any = None, before: Any = None, limit: Any = None
     ) -> Iterator[Any]:
         items = self.alist(config, filter=filter, before=before, limit=limit)  # type: ignore[attr-defined]
-        yield from self._from_thread(self._collect(items))
+        yield from self._stream_from_thread(items)
 
     def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
         return self._from_thread(self.aput(config, checkpoint, metadata, new_versions))  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ class UUID(uuid.UUID):
         return self.time % 10_000_000
 
     @property
-    def time(self) -> int:  # type: ignore[override]
+    def time(self) -> int:
         """Timestamp in 100-ns units since 1582-10-15 (v6 and v7 aware)."""
         if self.version == 6:
             return (self.time_hi_version & 0x0FFF) | (self.time_mid << 12) | (self.time_low << 28)

@@ -4,6 +4,16 @@ A plan is a generator that yields SQL steps and receives each step's result.
 The SQL savers keep all their queries and row decoding in plans; their sync
 and async classes differ only in the `execute` function they pass to `drive`
 or `adrive` (the approach psycopg 3 takes for its protocol).
+
+Typing: a generator has one send type for all its `yield`s, so it cannot say
+that a `Query` receives rows and an `Execute` nothing. `Plan` declares the send
+type as `Rows` (the list `fetchall()` returns), so `rows = yield Query(...)` is
+a list a checker follows, rather than `Any`. The value an `Execute` or
+`ExecuteMany` step receives is unspecified (drivers send None) and plans do not
+use it. The row type itself stays `Any`: each driver picks its own row shape
+(tuples for sqlite3 and psycopg's `tuple_row`), and plans index rows by position.
+A typed step per result (`rows = yield from query(...)`) would be exact, but it
+would change how every plan is written, for a check the tests already make.
 """
 
 from __future__ import annotations
@@ -40,7 +50,9 @@ class ExecuteMany:
 
 
 Step = Query | Execute | ExecuteMany
-Plan = Generator[Step, Any, T]
+Rows = list[Any]
+"""What a `Query` step sends back into its plan: all the rows it returned."""
+Plan = Generator[Step, Rows, T]
 
 
 def drive(plan: Plan[T], execute: Callable[[Step], Any]) -> T:

@@ -6,6 +6,7 @@ serialized, so what you read back is a copy, exactly as with a database.
 
 from __future__ import annotations
 
+import builtins
 import os
 import tempfile
 import threading
@@ -37,6 +38,7 @@ from langgraph.checkpoint.base import (
     validated_thread_ids,
     writes_sort_key,
 )
+from langgraph.checkpoint.errors import InvalidConfigError
 
 __all__ = [
     "BaseCheckpointSaver",
@@ -185,41 +187,58 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
     ) -> Iterator[CheckpointTuple]:
         if limit is not None and limit <= 0:
             return
-        configurable = (config or {}).get("configurable") or {}
-        before_id = get_checkpoint_id(before) if before else None
-        wanted_id = get_checkpoint_id(config) if config else None
-        location = config_location(config) if config is not None else None
-        wanted_ns = location[1] if "checkpoint_ns" in configurable else None
         with self.lock:
-            thread_ids = list(self.storage) if location is None else [location[0]]
-            matches: list[tuple[str, str, str]] = []
-            for thread_id in thread_ids:
-                for ns, checkpoints in self.storage.get(thread_id, {}).items():
-                    if wanted_ns is not None and ns != wanted_ns:
-                        continue
-                    for checkpoint_id, (_, stored_metadata, _) in checkpoints.items():
-                        if wanted_id and checkpoint_id != wanted_id:
-                            continue
-                        if before_id and checkpoint_id >= before_id:
-                            continue
-                        if filter and not metadata_matches(
-                            self.serde.loads_typed(stored_metadata), filter
-                        ):
-                            continue
-                        matches.append((checkpoint_id, thread_id, ns))
-            matches.sort(reverse=True)
-            if limit is not None:
-                matches = matches[:limit]
+            matches = self._listed_ids(config, filter, before)
+        matches.sort(reverse=True)
         # Decoded one at a time, as the caller asks for them: the first item
         # of a long thread comes without decoding the rest, and the lock is
         # not held while the caller works (a checkpoint deleted meanwhile is
         # skipped).
-        for checkpoint_id, thread_id, ns in matches:
+        for checkpoint_id, thread_id, ns in matches[:limit]:
             with self.lock:
                 if checkpoint_id not in self.storage.get(thread_id, {}).get(ns, {}):
                     continue
                 found = self._tuple(thread_id, ns, checkpoint_id)
             yield found
+
+    def _listed_namespaces(
+        self, config: RunnableConfig | None
+    ) -> Iterator[tuple[str, str, dict[str, StoredCheckpoint]]]:
+        """`(thread_id, ns, checkpoints)` of each namespace `list(config)` looks in:
+        every one without a config, the config's thread otherwise, narrowed to
+        one namespace only when the config names it."""
+        if config is None:
+            thread_ids, wanted_ns = list(self.storage), None
+        else:
+            thread_id, ns, _ = config_location(config)
+            named_ns = "checkpoint_ns" in (config.get("configurable") or {})
+            thread_ids, wanted_ns = [thread_id], ns if named_ns else None
+        for thread_id in thread_ids:
+            for ns, checkpoints in self.storage.get(thread_id, {}).items():
+                if wanted_ns is None or ns == wanted_ns:
+                    yield thread_id, ns, checkpoints
+
+    def _listed_ids(
+        self,
+        config: RunnableConfig | None,
+        filter: dict[str, Any] | None,
+        before: RunnableConfig | None,
+    ) -> builtins.list[tuple[str, str, str]]:
+        """`(checkpoint_id, thread_id, ns)` of every checkpoint `list` returns,
+        unordered. Call with the lock held."""
+        wanted_id = get_checkpoint_id(config) if config else None
+        before_id = get_checkpoint_id(before) if before else None
+        matches = []
+        for thread_id, ns, checkpoints in self._listed_namespaces(config):
+            for checkpoint_id, (_, stored_metadata, _) in checkpoints.items():
+                if wanted_id and checkpoint_id != wanted_id:
+                    continue
+                if before_id and checkpoint_id >= before_id:
+                    continue
+                if filter and not metadata_matches(self.serde.loads_typed(stored_metadata), filter):
+                    continue
+                matches.append((checkpoint_id, thread_id, ns))
+        return matches
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
@@ -266,7 +285,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         thread_id, ns, parent_id = config_location(config)
-        stored = dict(checkpoint)
+        stored: dict[str, Any] = dict(checkpoint)
         values = stored.pop("channel_values", {})
         new_blobs = {
             (thread_id, ns, channel, version): (
@@ -299,7 +318,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
     ) -> None:
         thread_id, ns, checkpoint_id = config_location(config)
         if checkpoint_id is None:
-            raise ValueError('put_writes needs config["configurable"]["checkpoint_id"]')
+            raise InvalidConfigError('put_writes needs config["configurable"]["checkpoint_id"]')
         replace = all(channel in WRITES_IDX_MAP for channel, _ in writes)
         rows = [
             (
@@ -320,10 +339,10 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         thread_id = validated_thread_id(thread_id)
         with self.lock:
             self.storage.pop(thread_id, None)
-            for key in [k for k in self.writes if k[0] == thread_id]:
-                del self.writes[key]
-            for key in [k for k in self.blobs if k[0] == thread_id]:
-                del self.blobs[key]
+            for write_key in [k for k in self.writes if k[0] == thread_id]:
+                del self.writes[write_key]
+            for blob_key in [k for k in self.blobs if k[0] == thread_id]:
+                del self.blobs[blob_key]
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         runs = set(run_ids)
@@ -346,12 +365,12 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         with self.lock:
             for ns, checkpoints in self.storage.get(source_thread_id, {}).items():
                 self.storage[target_thread_id][ns].update(checkpoints)
-            for key, rows in list(self.writes.items()):
-                if key[0] == source_thread_id:
-                    self.writes[(target_thread_id, *key[1:])] = dict(rows)
-            for key, blob in list(self.blobs.items()):
-                if key[0] == source_thread_id:
-                    self.blobs[(target_thread_id, *key[1:])] = blob
+            for (thread_id, ns, checkpoint_id), rows in list(self.writes.items()):
+                if thread_id == source_thread_id:
+                    self.writes[(target_thread_id, ns, checkpoint_id)] = dict(rows)
+            for (thread_id, ns, channel, version), blob in list(self.blobs.items()):
+                if thread_id == source_thread_id:
+                    self.blobs[(target_thread_id, ns, channel, version)] = blob
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         thread_ids = validated_thread_ids(thread_ids)
@@ -360,7 +379,9 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
                 self.delete_thread(thread_id)
             return
         if strategy != "keep_latest":
-            raise ValueError(f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'")
+            raise InvalidConfigError(
+                f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'"
+            )
         with self.lock:
             for thread_id in thread_ids:
                 for ns, checkpoints in self.storage.get(thread_id, {}).items():

@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from langgraph.checkpoint.errors import InvalidConfigError
 from langgraph.checkpoint.serde.event_hooks import emit_serde_event
 
 # The reference logs under this name: logging set up for it applies to ours.
@@ -147,7 +148,7 @@ def normalize_allowlist(entries: Iterable[tuple[str, ...] | type]) -> frozenset[
         elif isinstance(entry, tuple) and len(entry) >= 2:
             pairs.add((str(entry[0]), str(entry[1])))
         else:
-            raise TypeError(
+            raise InvalidConfigError(
                 f"allowlist entries must be (module, name) tuples or classes, got {entry!r}"
             )
     return frozenset(pairs)
@@ -212,7 +213,7 @@ def warn_once(key: tuple[str, ...], message: str, *args: object) -> None:
 
 def _signal(kind: str, module: str, name: str) -> None:
     """The event and the (once per type) warning for a type not in the safe set."""
-    emit_serde_event({"kind": kind, "module": module, "name": name})  # type: ignore[typeddict-item]
+    emit_serde_event({"kind": kind, "module": module, "name": name})
     if kind == "msgpack_unregistered_allowed":
         warn_once(
             (kind, module, name),

@@ -52,4 +52,4 @@ def maybe_add_typed_methods(
     """Return `serde` itself if it is typed, else wrap it in `SerializerCompat`."""
     if hasattr(serde, "dumps_typed") and hasattr(serde, "loads_typed"):
         return serde  # type: ignore[return-value]
-    return SerializerCompat(serde)  # type: ignore[arg-type]
+    return SerializerCompat(serde)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from langgraph.checkpoint.errors import InvalidConfigError, SerializationError
 from langgraph.checkpoint.serde.base import CipherProtocol, SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
@@ -72,12 +73,12 @@ class EncryptedSerializer(SerializerProtocol):
         if key is None:
             env_key = os.getenv("LANGGRAPH_AES_KEY")
             if not env_key:
-                raise ValueError("no AES key: pass key=... or set LANGGRAPH_AES_KEY")
+                raise InvalidConfigError("no AES key: pass key=... or set LANGGRAPH_AES_KEY")
             key = env_key.encode()
         if isinstance(key, str):
             key = key.encode()
         if len(key) not in (16, 24, 32):
-            raise ValueError(f"AES key must be 16, 24 or 32 bytes long, got {len(key)}")
+            raise InvalidConfigError(f"AES key must be 16, 24 or 32 bytes long, got {len(key)}")
         return cls(_AesCipher(AES, key, kwargs), serde)
 
 
@@ -98,7 +99,10 @@ class _AesCipher(CipherProtocol):
 
     def decrypt(self, ciphername: str, ciphertext: bytes) -> bytes:
         if ciphername != self.name:
-            raise ValueError(f"unsupported cipher {ciphername!r}: this serializer uses AES")
+            raise SerializationError(f"unsupported cipher {ciphername!r}: this serializer uses AES")
         nonce, tag, body = ciphertext[:16], ciphertext[16:32], ciphertext[32:]
         cipher = self._aes.new(self._key, nonce=nonce, **self._options)
-        return cipher.decrypt_and_verify(body, tag)
+        try:
+            return cipher.decrypt_and_verify(body, tag)
+        except ValueError as exc:  # wrong key, or the stored bytes were altered
+            raise SerializationError(str(exc)) from exc

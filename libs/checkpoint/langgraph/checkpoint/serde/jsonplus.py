@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 import ormsgpack
+from langgraph.checkpoint.errors import SerializationError
 from langgraph.checkpoint.serde._msgpack import (
     IP_TYPES,
     NUMPY_SCALAR_NAMES,
@@ -80,7 +81,7 @@ _UNPACK_OPTIONS = ormsgpack.OPT_NON_STR_KEYS
 _DEFAULT_ALLOWLIST: Any = object()
 
 
-class InvalidModuleError(Exception):
+class InvalidModuleError(SerializationError):
     """A stored value names a module this serializer may not load from."""
 
     def __init__(self, message: str) -> None:
@@ -175,7 +176,7 @@ _EXACT_ENCODERS: dict[type, Callable[[Any], Any]] = {
     date: _positional(lambda d: (d.year, d.month, d.day)),
     time: _encode_time,
     timedelta: _positional(lambda d: (d.days, d.seconds, d.microseconds)),
-    timezone: _positional(lambda tz: tz.__getinitargs__()),  # type: ignore[attr-defined]
+    timezone: _positional(lambda tz: tz.__getinitargs__()),
     re.Pattern: _encode_pattern,
     # Beyond the reference, which cannot write these: the constructor codes
     # it knows, so that it reads them back (its reader turns unknown ext codes
@@ -193,11 +194,27 @@ for _cls in IP_TYPES:
 _encoder_cache: dict[type, Callable[[Any], Any]] = {}
 
 
-def _encoder_for(cls: type, obj: Any) -> Callable[[Any], Any] | None:
+_Encoder = Callable[[Any], Any]
+
+
+def _encoder_for(cls: type, obj: Any) -> _Encoder | None:
     """Pick the encoder for a class once; later objects of it reuse the choice.
 
     Only types the reader rebuilds as they were get one: anything else fails
-    at write time rather than read back as something else."""
+    at write time rather than read back as something else. The groups are
+    tried in this order because a class can fit several (a pydantic model
+    that is also a dataclass is written as a model)."""
+    return (
+        _model_encoder(cls)
+        or _record_encoder(cls, obj)
+        or _builtin_subclass_encoder(cls)
+        or _module_encoder(cls)
+        or _exact_base_encoder(cls)
+    )
+
+
+def _model_encoder(cls: type) -> _Encoder | None:
+    """Pydantic models (v2, v1, secrets) and the store's `Item`."""
     if callable(getattr(cls, "model_dump", None)) and hasattr(cls, "model_fields"):
         if cls.__module__.startswith("langchain_core.messages."):
             return _encode_message
@@ -208,12 +225,22 @@ def _encoder_for(cls: type, obj: Any) -> Callable[[Any], Any] | None:
         is_pydantic_model(cls) or (cls.__module__, cls.__qualname__) in SAFE_MSGPACK_TYPES
     ):  # pydantic v1 models and the store's Item, as the reference writes them
         return _encode_with_dict
+    return None
+
+
+def _record_encoder(cls: type, obj: Any) -> _Encoder | None:
+    """Classes rebuilt from their fields: `Send`, dataclasses, named tuples."""
     if isinstance(obj, SendProtocol) and hasattr(obj, "node") and hasattr(obj, "arg"):
         return _positional(_send_args)
     if dataclasses.is_dataclass(cls):
         return _encode_dataclass
     if issubclass(cls, tuple) and hasattr(cls, "_asdict"):
         return _encode_namedtuple
+    return None
+
+
+def _builtin_subclass_encoder(cls: type) -> _Encoder | None:
+    """Subclasses of standard types, written as their base writes them."""
     if issubclass(cls, enum.Enum):
         return _single(lambda e: e.value)
     if issubclass(cls, pathlib.PurePath):
@@ -226,10 +253,21 @@ def _encoder_for(cls: type, obj: Any) -> Callable[[Any], Any] | None:
         return _encode_datetime
     if issubclass(cls, BaseException):
         return repr
+    return None
+
+
+def _module_encoder(cls: type) -> _Encoder | None:
+    """Types recognised by the module that defines them (numpy, zoneinfo)."""
     if cls.__module__ == "numpy":
         return _numpy_encoder(cls)
     if cls.__module__ == "zoneinfo" and cls.__name__ == "ZoneInfo":
         return _single(lambda z: z.key)
+    return None
+
+
+def _exact_base_encoder(cls: type) -> _Encoder | None:
+    """A subclass of a type in `_EXACT_ENCODERS` is written by that type's
+    encoder; complex, range and Fraction are written for exact instances only."""
     for exact, encoder in _EXACT_ENCODERS.items():
         if issubclass(cls, exact) and exact not in (complex, range, fractions.Fraction):
             return encoder
@@ -253,7 +291,7 @@ def _encode(obj: Any) -> Any:
     if encoder is None:
         encoder = _encoder_for(cls, obj)
         if encoder is None:
-            raise TypeError(
+            raise SerializationError(
                 f"Type is not msgpack serializable: {cls.__module__}.{cls.__qualname__}"
             )
         _encoder_cache[cls] = encoder
@@ -310,7 +348,6 @@ class JsonPlusSerializer(SerializerProtocol):
             if allowed_json_modules is None or allowed_json_modules is True
             else tuple(allowed_json_modules)
         )
-        self._allowed_msgpack_modules = allowed_msgpack_modules
         if allowed_msgpack_modules is True:
             policy = TypePolicy(frozenset(), strict=False, allow_any_class=True)
         elif allowed_msgpack_modules is None:
@@ -344,7 +381,6 @@ class JsonPlusSerializer(SerializerProtocol):
         if self._policy.allow_any_class or extra <= self._policy.allowlist:
             return self
         clone = copy.copy(self)
-        clone._allowed_msgpack_modules = self._policy.allowlist | extra
         clone._set_policy(TypePolicy(self._policy.allowlist | extra, strict=self._policy.strict))
         return clone
 
@@ -366,11 +402,11 @@ class JsonPlusSerializer(SerializerProtocol):
                 return "pickle", pickle.dumps(obj)
             found = _find_unserializable(obj)
             if found is None:
-                raise TypeError(
+                raise SerializationError(
                     f"Cannot serialize value of type {type(obj).__qualname__}: {exc}"
                 ) from exc
             where, value = found
-            raise TypeError(
+            raise SerializationError(
                 f"Cannot serialize {type(value).__module__}.{type(value).__qualname__} "
                 f"at {where}: {exc}"
             ) from exc
@@ -393,14 +429,14 @@ class JsonPlusSerializer(SerializerProtocol):
             return json.loads(payload, object_hook=self._revive_json)
         if type_ == "pickle":
             if not self.pickle_fallback:
-                raise ValueError(
+                raise SerializationError(
                     "refusing to unpickle a stored value: pass pickle_fallback=True to "
                     "JsonPlusSerializer only if you trust the database"
                 )
             import pickle
 
             return pickle.loads(payload)
-        raise ValueError(f"Unknown serialization type: {type_!r}")
+        raise SerializationError(f"Unknown serialization type: {type_!r}")
 
     def _unpack(self, payload: bytes) -> Any:
         return ormsgpack.unpackb(payload, ext_hook=self._unpack_ext_hook, option=_UNPACK_OPTIONS)
@@ -431,6 +467,7 @@ class JsonPlusSerializer(SerializerProtocol):
                 method = payload[3] if len(payload) > 3 else None
                 if not self._policy.method_allowed(module, name, method, cls):
                     return arg
+                assert isinstance(method, str)  # method_allowed refuses anything else
                 return getattr(cls, method)(arg)
             if code == EXT_PYDANTIC_V1:
                 return _rebuild_pydantic_v1(cls, arg)

@@ -15,6 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, Literal, NamedTuple, TypedDict
 
+from langgraph.checkpoint.errors import (
+    InvalidConfigError,
+    InvalidFilterError,
+    UnsupportedOperationError,
+)
 from langgraph.store.base.embed import (
     AEmbeddingsFunc,
     Embeddings,
@@ -200,7 +205,8 @@ class PutOp(NamedTuple):
     namespace: tuple[str, ...]
     key: str
     value: dict[str, Any] | None
-    index: Literal[False] | list[str] | None = None
+    # The field's name is public API; it hides tuple.index, which no caller uses on an op.
+    index: Literal[False] | list[str] | None = None  # type: ignore[assignment]
     ttl: float | None = None
 
 
@@ -208,7 +214,7 @@ Op = GetOp | SearchOp | PutOp | ListNamespacesOp
 Result = Item | list[Item] | list[SearchItem] | list[tuple[str, ...]] | None
 
 
-class InvalidNamespaceError(ValueError):
+class InvalidNamespaceError(InvalidConfigError, ValueError):
     """A namespace that stores refuse: empty, non-string labels, dots, reserved root."""
 
 
@@ -340,9 +346,11 @@ class BaseStore(ABC):
     ) -> PutOp:
         _validate_namespace(namespace)
         if not isinstance(value, Mapping):
-            raise TypeError(f"store values must be dicts, got {type(value).__name__}")
+            raise InvalidConfigError(f"store values must be dicts, got {type(value).__name__}")
         if ttl not in (None, NOT_PROVIDED) and not self.supports_ttl:
-            raise NotImplementedError(f"{type(self).__name__} does not support TTL (ttl={ttl!r})")
+            raise UnsupportedOperationError(
+                f"{type(self).__name__} does not support TTL (ttl={ttl!r})"
+            )
         return PutOp(namespace, str(key), dict(value), index, _ensure_ttl(self.ttl_config, ttl))
 
     # -- sync --
@@ -412,12 +420,17 @@ class BaseStore(ABC):
 
     # -- async --
 
+    async def _arun_op(self, op: Op) -> Any:
+        """Run one operation for an async convenience method; subclasses may
+        route it elsewhere (`AsyncBatchedBaseStore` queues it for a batch)."""
+        return (await self.abatch([op]))[0]
+
     async def aget(
         self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
     ) -> Item | None:
         """Async `get`."""
         op = GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl))
-        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+        return await self._arun_op(op)
 
     async def asearch(
         self,
@@ -439,7 +452,7 @@ class BaseStore(ABC):
             query,
             _ensure_refresh(self.ttl_config, refresh_ttl),
         )
-        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+        return await self._arun_op(op)
 
     async def aput(
         self,
@@ -451,11 +464,11 @@ class BaseStore(ABC):
         ttl: float | None | NotProvided = NOT_PROVIDED,
     ) -> None:
         """Async `put`."""
-        await self.abatch([self._put_op(namespace, key, value, index, ttl)])
+        await self._arun_op(self._put_op(namespace, key, value, index, ttl))
 
     async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
         """Async `delete`."""
-        await self.abatch([PutOp(namespace, str(key), None, ttl=None)])
+        await self._arun_op(PutOp(namespace, str(key), None, ttl=None))
 
     async def alist_namespaces(
         self,
@@ -467,14 +480,15 @@ class BaseStore(ABC):
         offset: int = 0,
     ) -> list[tuple[str, ...]]:
         """Async `list_namespaces`."""
-        op = _list_namespaces_op(prefix, suffix, max_depth, limit, offset)
-        return (await self.abatch([op]))[0]  # type: ignore[return-value]
+        return await self._arun_op(_list_namespaces_op(prefix, suffix, max_depth, limit, offset))
 
 
 def namespace_matches(namespace: tuple[str, ...], condition: MatchCondition) -> bool:
     """Whether a namespace matches a prefix/suffix pattern (`"*"` matches any label)."""
     if condition.match_type not in ("prefix", "suffix"):
-        raise ValueError(f"match_type must be 'prefix' or 'suffix', got {condition.match_type!r}")
+        raise InvalidFilterError(
+            f"match_type must be 'prefix' or 'suffix', got {condition.match_type!r}"
+        )
     path = tuple(condition.path)
     if len(path) > len(namespace):
         return False

@@ -1,9 +1,10 @@
 """`AsyncBatchedBaseStore`: turns many concurrent async calls into one `abatch`.
 
 Graphs often touch the store from several nodes at once. Each `aget`/`aput`/
-`asearch`/`alist_namespaces` call here only queues its operation; a single
-worker task drains the queue on the next loop iteration, drops duplicate
-reads, and runs everything queued in one `abatch` call.
+`asearch`/`adelete`/`alist_namespaces` call here (BaseStore's methods, which
+hand their operation to `_arun_op`) only queues its operation; a single worker
+task drains the queue on the next loop iteration, drops duplicate reads, and
+runs everything queued in one `abatch` call.
 """
 
 from __future__ import annotations
@@ -11,25 +12,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any
 
+from langgraph.checkpoint.errors import EventLoopError
 from langgraph.store.base import (
-    NOT_PROVIDED,
     BaseStore,
     GetOp,
     Item,
     ListNamespacesOp,
     MatchCondition,
-    NamespacePath,
     NotProvided,
     Op,
     PutOp,
     Result,
     SearchItem,
     SearchOp,
-    _ensure_refresh,
-    _list_namespaces_op,
 )
 
 __all__ = [
@@ -124,60 +122,10 @@ class AsyncBatchedBaseStore(BaseStore):
                 if not future.done():
                     future.set_result(results[slot])
 
-    # -- async convenience methods go through the queue --
+    # -- the async convenience methods (BaseStore's) go through the queue --
 
-    async def aget(
-        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None = None
-    ) -> Item | None:
-        return await self._submit(
-            GetOp(namespace, str(key), _ensure_refresh(self.ttl_config, refresh_ttl))
-        )
-
-    async def asearch(
-        self,
-        namespace_prefix: tuple[str, ...],
-        /,
-        *,
-        query: str | None = None,
-        filter: dict[str, Any] | None = None,
-        limit: int = 10,
-        offset: int = 0,
-        refresh_ttl: bool | None = None,
-    ) -> list[SearchItem]:
-        op = SearchOp(
-            namespace_prefix,
-            filter,
-            limit,
-            offset,
-            query,
-            _ensure_refresh(self.ttl_config, refresh_ttl),
-        )
+    async def _arun_op(self, op: Op) -> Any:
         return await self._submit(op)
-
-    async def aput(
-        self,
-        namespace: tuple[str, ...],
-        key: str,
-        value: Mapping[str, Any],
-        index: Literal[False] | list[str] | None = None,
-        *,
-        ttl: float | None | NotProvided = NOT_PROVIDED,
-    ) -> None:
-        await self._submit(self._put_op(namespace, key, value, index, ttl))
-
-    async def adelete(self, namespace: tuple[str, ...], key: str) -> None:
-        await self._submit(PutOp(namespace, str(key), None, ttl=None))
-
-    async def alist_namespaces(
-        self,
-        *,
-        prefix: NamespacePath | None = None,
-        suffix: NamespacePath | None = None,
-        max_depth: int | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[tuple[str, ...]]:
-        return await self._submit(_list_namespaces_op(prefix, suffix, max_depth, limit, offset))
 
     # -- sync methods: schedule on the store's loop from another thread --
 
@@ -188,7 +136,7 @@ class AsyncBatchedBaseStore(BaseStore):
         except RuntimeError:
             running = None
         if running is not None and (loop is None or running is loop):
-            raise asyncio.InvalidStateError(
+            raise EventLoopError(
                 f"synchronous calls to {type(self).__name__} would block its event loop: "
                 "use the async methods (aget, aput, asearch, ...) there, or call the sync "
                 "ones from another thread"

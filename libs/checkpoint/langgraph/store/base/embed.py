@@ -102,8 +102,8 @@ def ensure_embeddings(
         return embed  # type: ignore[return-value]
     if callable(embed):
         if asyncio.iscoroutinefunction(embed):
-            return _FunctionEmbeddings(None, embed)  # type: ignore[return-value]
-        return _FunctionEmbeddings(embed, None)  # type: ignore[return-value, arg-type]
+            return _FunctionEmbeddings(None, embed)
+        return _FunctionEmbeddings(embed, None)  # type: ignore[arg-type]
     raise TypeError(f"cannot use {type(embed).__name__} as embeddings")
 
 

@@ -19,6 +19,8 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from langgraph.checkpoint.errors import InvalidFilterError
+
 __all__ = ["check_filter", "compile_filter", "matches_filter"]
 
 Predicate = Callable[[Any], bool]
@@ -74,7 +76,7 @@ _OPERATORS: dict[str, Callable[[Any], Predicate]] = {
 
 def _field(key: Any) -> Callable[[Any], Any]:
     if not isinstance(key, str):
-        raise TypeError(f"search filter keys must be strings, got {key!r}")
+        raise InvalidFilterError(f"search filter keys must be strings, got {key!r}")
     parts = key.split(".") if "." in key else None
 
     def get(value: Any) -> Any:
@@ -102,7 +104,7 @@ def _condition(key: str, condition: Any) -> Predicate:
         for name, operand in condition.items():
             make = _OPERATORS.get(name)
             if make is None:
-                raise ValueError(
+                raise InvalidFilterError(
                     f"unsupported filter operator {name!r} for key {key!r}: "
                     f"use one of {', '.join(_OPERATORS)}"
                 )
@@ -131,12 +133,15 @@ def compile_filter(filter: Mapping[str, Any] | None) -> Predicate:
     if filter is None:
         return lambda value: True
     if not isinstance(filter, Mapping):
-        raise TypeError(f"search filter must be a dict, got {type(filter).__name__}: {filter!r}")
+        raise InvalidFilterError(
+            f"search filter must be a dict, got {type(filter).__name__}: {filter!r}"
+        )
     return _fields(filter)
 
 
 def check_filter(filter: Any) -> None:
-    """Raise `TypeError`/`ValueError` naming what is wrong with a malformed filter."""
+    """Raise `InvalidFilterError` (a `TypeError` and a `ValueError`) naming what
+    is wrong with a malformed filter."""
     compile_filter(filter)
 
 
