@@ -38,7 +38,12 @@ from langgraph.checkpoint.base import (
     validated_thread_ids,
     writes_sort_key,
 )
-from langgraph.checkpoint.errors import InvalidConfigError
+from langgraph.checkpoint.base.deletion import (
+    deletion_watermark,
+    expired_watermarks_before,
+    made_before,
+)
+from langgraph.checkpoint.errors import InvalidConfigError, ThreadDeletedError
 
 __all__ = [
     "BaseCheckpointSaver",
@@ -90,6 +95,8 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         # (thread_id, checkpoint_ns, channel, version) -> serialized value
         self.blobs: dict[tuple[str, str, str, str | int | float], Typed] = factory()
         self.lock = threading.RLock()
+        # thread_id -> deletion watermark (langgraph.checkpoint.base.deletion)
+        self._tombstones: dict[str, str] = {}
         # Leaving the saver's `with` block closes what `factory` made when that
         # is closable (PersistentDict writes itself out); subclasses register
         # their own cleanup here too (`self.stack.callback(...)`).
@@ -299,6 +306,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
             parent_id,
         )
         with self.lock:
+            self._refuse_late(thread_id, checkpoint["id"], parent_id)
             self.blobs.update(new_blobs)
             self.storage[thread_id][ns][checkpoint["id"]] = record
         return {
@@ -328,6 +336,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
             for idx, (channel, value) in enumerate(writes)
         ]
         with self.lock:
+            self._refuse_late(thread_id, checkpoint_id)
             existing = self.writes[(thread_id, ns, checkpoint_id)]
             for key, row in rows:
                 if replace or key not in existing:
@@ -335,9 +344,24 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
 
     # -- deleting, copying, pruning ---------------------------------------
 
+    def _refuse_late(self, thread_id: str, *checkpoint_ids: str | None) -> None:
+        """Raise for a write that belongs to a deleted history (see base.deletion)."""
+        watermark = self._tombstones.get(thread_id)
+        if watermark is not None and any(made_before(c, watermark) for c in checkpoint_ids):
+            raise ThreadDeletedError(
+                f"thread {thread_id!r} was deleted while this write was in flight; it was "
+                "not stored (start the thread again to write to it)"
+            )
+
     def delete_thread(self, thread_id: str) -> None:
         thread_id = validated_thread_id(thread_id)
         with self.lock:
+            # Oldest first (re-inserted on each deletion), so expiry stops at the first live one.
+            expired = expired_watermarks_before()
+            while self._tombstones and next(iter(self._tombstones.values())) < expired:
+                del self._tombstones[next(iter(self._tombstones))]
+            self._tombstones.pop(thread_id, None)
+            self._tombstones[thread_id] = deletion_watermark()
             self.storage.pop(thread_id, None)
             for write_key in [k for k in self.writes if k[0] == thread_id]:
                 del self.writes[write_key]
@@ -363,6 +387,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         source_thread_id = validated_thread_id(source_thread_id)
         target_thread_id = validated_thread_id(target_thread_id)
         with self.lock:
+            self._tombstones.pop(target_thread_id, None)  # copying is a new, explicit write
             for ns, checkpoints in self.storage.get(source_thread_id, {}).items():
                 self.storage[target_thread_id][ns].update(checkpoints)
             for (thread_id, ns, checkpoint_id), rows in list(self.writes.items()):
