@@ -188,7 +188,7 @@ def small_pages(monkeypatch):
 
     monkeypatch.setattr(ListPages, "FIRST_PAGE", 4)
     monkeypatch.setattr(ListPages, "MAX_PAGE", 7)
-    monkeypatch.setattr(ListPages, "ROW_CHUNK", 3)
+    monkeypatch.setattr(ListPages, "MAX_CHUNK", 3)
 
 
 @pytest.mark.usefixtures("small_pages")

@@ -34,6 +34,11 @@ from langgraph.checkpoint.base import (
     validated_thread_ids,
     writes_sort_key,
 )
+from langgraph.checkpoint.base.deletion import (
+    THREAD_DELETED_MARK,
+    deletion_watermark,
+    expired_watermarks_before,
+)
 from langgraph.checkpoint.base.legacy import (
     SENDS_IN_CHANNEL_VERSION,
     migrate_pending_sends,
@@ -91,8 +96,74 @@ MIGRATIONS: list[str] = [
 SETUP_LOCK_KEY = 0x6C67_6370  # "lgcp"
 
 
+# The deletion rule (langgraph.checkpoint.base.deletion), kept by the database so
+# that it holds for every client, the reference's included. It lives outside
+# MIGRATIONS, whose numbering must stay the reference's. A trigger takes a
+# shared advisory lock on the thread, which `delete_thread` takes exclusively:
+# a write in flight finishes before the deletion reads the thread, and a later
+# one reads the tombstone in a new snapshot (plpgsql statements each take one).
+# Only UUIDv6 ids (36 characters, version digit 6) are compared with the watermark.
+THREAD_LOCK_CLASS = 0x6C67_7464  # "lgtd": the first key of the per-thread advisory lock
+_MADE_BEFORE = (
+    "(length({id}) = 36 AND substr({id}, 15, 1) = '6' "
+    'AND {id} COLLATE "C" <= t.deleted_before COLLATE "C")'
+)
+GUARD_TRIGGERS = {
+    "checkpoints": (
+        "checkpoints_deleted_thread_guard_v1",
+        f"{_MADE_BEFORE.format(id='NEW.checkpoint_id')} "
+        f"OR {_MADE_BEFORE.format(id='NEW.parent_checkpoint_id')}",
+    ),
+    "checkpoint_writes": (
+        "checkpoint_writes_deleted_thread_guard_v1",
+        _MADE_BEFORE.format(id="NEW.checkpoint_id"),
+    ),
+}
+
+
+def _guard_function(name: str, condition: str) -> str:
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $guard$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared({THREAD_LOCK_CLASS}, hashtext(NEW.thread_id));
+    IF EXISTS (SELECT 1 FROM checkpoint_tombstones t
+                WHERE t.thread_id = NEW.thread_id AND ({condition})) THEN
+        RAISE EXCEPTION USING MESSAGE = '{THREAD_DELETED_MARK}: ' || NEW.thread_id;
+    END IF;
+    RETURN NEW;
+END
+$guard$"""
+
+
+def _deletion_guard_plan() -> Plan[None]:
+    """Create the tombstone table and the guard triggers, unless they exist
+    (creating a trigger locks its table against writers, so it is not redone
+    on every setup)."""
+    rows = yield Query(
+        "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname = ANY(%s) "
+        "AND tgrelid IN (to_regclass('checkpoints'), to_regclass('checkpoint_writes'))",
+        ([name for name, _ in GUARD_TRIGGERS.values()],),
+    )
+    if rows[0][0] == len(GUARD_TRIGGERS):
+        return
+    yield Execute(
+        "CREATE TABLE IF NOT EXISTS checkpoint_tombstones "
+        "(thread_id TEXT PRIMARY KEY, deleted_before TEXT NOT NULL)"
+    )
+    yield Execute(
+        "CREATE INDEX IF NOT EXISTS checkpoint_tombstones_deleted_before_idx "
+        "ON checkpoint_tombstones (deleted_before)"
+    )
+    for table, (name, condition) in GUARD_TRIGGERS.items():
+        yield Execute(_guard_function(name, condition))
+        yield Execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+        yield Execute(
+            f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()"
+        )
+
+
 def setup_plan() -> Plan[None]:
-    """Run the migrations not yet recorded, in one transaction.
+    """Run the migrations not yet recorded, in one transaction, then make sure
+    the deletion guard exists.
 
     A transaction-scoped advisory lock makes concurrent `setup()` calls wait
     for each other. (The reference builds its indexes CONCURRENTLY, which
@@ -106,6 +177,7 @@ def setup_plan() -> Plan[None]:
     for version in range(done + 1, len(MIGRATIONS)):
         yield Execute(MIGRATIONS[version])
         yield Execute("INSERT INTO checkpoint_migrations (v) VALUES (%s)", (version,))
+    yield from _deletion_guard_plan()
 
 
 # psycopg forgets its prepared statements when it reads the result of an ALTER
@@ -394,6 +466,97 @@ def get_tuple_plan(
     return _to_tuple(serde, rows[0]) if rows else None
 
 
+class ListPages:
+    """One `list` call, read in keyset pages: the driver runs `next_plan()`
+    (a plan returning the next items, maybe none; None once done) and yields
+    its items before asking for the next page.
+
+    Pages start at 1 row and double, so the first item of a long thread costs
+    one checkpoint's transfer and decode (one query returning them all cost
+    2.8x the reference's first item) and a whole listing few round trips.
+    Within one thread and namespace a page is a range of the primary key's
+    index and pages stop growing at 64 rows (bounded memory); elsewhere each
+    page sorts what is left, so they keep doubling (a logarithmic number of
+    sorts, as many rows in memory at most as the one query held).
+    Rows come newest first; ties between threads (copied checkpoints share
+    ids) are ordered by thread and namespace, so pages never skip or repeat.
+    """
+
+    FIRST_PAGE, MAX_PAGE = 1, 64
+
+    def __init__(
+        self,
+        serde: SerializerProtocol,
+        config: RunnableConfig | None,
+        filter: Mapping[str, Any] | None,
+        before: RunnableConfig | None,
+        limit: int | None,
+    ) -> None:
+        if filter is not None and not isinstance(filter, Mapping):
+            raise ValueError(
+                f"filter must be a dict of metadata keys to values, got {type(filter).__name__}"
+            )
+        self.serde = serde
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+        # With the thread and namespace fixed, the id alone orders the rows,
+        # and the keyset condition is a range of the primary key's index.
+        self.one_namespace = False
+        if config is not None:
+            thread_id, ns, checkpoint_id = config_location(config)
+            self.clauses.append("c.thread_id = %s")
+            self.params.append(thread_id)
+            if "checkpoint_ns" in (config.get("configurable") or {}):
+                self.clauses.append("c.checkpoint_ns = %s")
+                self.params.append(ns)
+                self.one_namespace = True
+            if checkpoint_id:
+                self.clauses.append("c.checkpoint_id = %s")
+                self.params.append(checkpoint_id)
+        if filter:
+            self.clauses.append("c.metadata @> %s")
+            self.params.append(Jsonb(dict(filter)))
+        if before is not None and (before_id := get_checkpoint_id(before)):
+            self.clauses.append("c.checkpoint_id < %s")
+            self.params.append(before_id)
+        self.order = (
+            " ORDER BY c.checkpoint_id DESC"
+            if self.one_namespace
+            else " ORDER BY c.checkpoint_id DESC, c.thread_id DESC, c.checkpoint_ns DESC"
+        )
+        self.remaining = limit  # None: no limit
+        self.page = self.FIRST_PAGE
+        self.last: tuple[str, str, str] | None = None  # (id, thread, namespace) of the last row
+        self.done = limit is not None and limit <= 0
+
+    def next_plan(self) -> Plan[list[CheckpointTuple]] | None:
+        return None if self.done else self._next()
+
+    def _next(self) -> Plan[list[CheckpointTuple]]:
+        size = self.page if self.remaining is None else min(self.page, self.remaining)
+        self.page *= 2
+        if self.one_namespace:
+            self.page = min(self.page, self.MAX_PAGE)
+        clauses, params = list(self.clauses), list(self.params)
+        if self.last is not None and self.one_namespace:
+            clauses.append("c.checkpoint_id < %s")
+            params.append(self.last[0])
+        elif self.last is not None:
+            clauses.append("(c.checkpoint_id, c.thread_id, c.checkpoint_ns) < (%s, %s, %s)")
+            params += self.last
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        rows = yield Query(f"{SELECT_TUPLES}{where}{self.order} LIMIT %s", [*params, size])
+        if len(rows) < size:
+            self.done = True
+        if rows:
+            thread_id, ns, checkpoint_id = rows[-1][:3]
+            self.last = (checkpoint_id, thread_id, ns)
+        if self.remaining is not None:
+            self.remaining -= len(rows)
+            self.done = self.done or self.remaining <= 0
+        return [_to_tuple(self.serde, row) for row in rows]
+
+
 def list_plan(
     serde: SerializerProtocol,
     config: RunnableConfig | None,
@@ -401,37 +564,12 @@ def list_plan(
     before: RunnableConfig | None,
     limit: int | None,
 ) -> Plan[list[CheckpointTuple]]:
-    if filter is not None and not isinstance(filter, Mapping):
-        raise ValueError(
-            f"filter must be a dict of metadata keys to values, got {type(filter).__name__}"
-        )
-    if limit is not None and limit <= 0:
-        return []
-    clauses: list[str] = []
-    params: list[Any] = []
-    if config is not None:
-        thread_id, ns, checkpoint_id = config_location(config)
-        clauses.append("c.thread_id = %s")
-        params.append(thread_id)
-        if "checkpoint_ns" in (config.get("configurable") or {}):
-            clauses.append("c.checkpoint_ns = %s")
-            params.append(ns)
-        if checkpoint_id:
-            clauses.append("c.checkpoint_id = %s")
-            params.append(checkpoint_id)
-    if filter:
-        clauses.append("c.metadata @> %s")
-        params.append(Jsonb(dict(filter)))
-    if before is not None and (before_id := get_checkpoint_id(before)):
-        clauses.append("c.checkpoint_id < %s")
-        params.append(before_id)
-    sql = SELECT_TUPLES + (" WHERE " + " AND ".join(clauses) if clauses else "")
-    sql += " ORDER BY c.checkpoint_id DESC"
-    if limit is not None:
-        sql += " LIMIT %s"
-        params.append(int(limit))
-    rows = yield Query(sql, params)
-    return [_to_tuple(serde, row) for row in rows]
+    """The whole listing as one plan (for callers that want a list)."""
+    pages = ListPages(serde, config, filter, before, limit)
+    items: list[CheckpointTuple] = []
+    while (plan := pages.next_plan()) is not None:
+        items += yield from plan
+    return items
 
 
 # Walks the ancestors of a checkpoint, each row carrying the channels still
@@ -525,9 +663,27 @@ DELETE FROM checkpoint_blobs b
 
 
 def delete_thread_plan(thread_id: str) -> Plan[None]:
+    """Delete the thread and leave its tombstone (see `GUARD_TRIGGERS`). A
+    database set up before the guard existed has no tombstone table: the
+    thread is deleted all the same."""
     thread_id = validated_thread_id(thread_id)
+    rows = yield Query(
+        "SELECT pg_advisory_xact_lock(%s, hashtext(%s)) IS NULL, "
+        "to_regclass('checkpoint_tombstones') IS NOT NULL",
+        (THREAD_LOCK_CLASS, thread_id),
+    )
     for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
         yield Execute(f"DELETE FROM {table} WHERE thread_id = %s", (thread_id,))
+    if rows[0][1]:
+        yield Execute(
+            "DELETE FROM checkpoint_tombstones WHERE deleted_before < %s",
+            (expired_watermarks_before(),),
+        )
+        yield Execute(
+            "INSERT INTO checkpoint_tombstones (thread_id, deleted_before) VALUES (%s, %s) "
+            "ON CONFLICT (thread_id) DO UPDATE SET deleted_before = EXCLUDED.deleted_before",
+            (thread_id, deletion_watermark()),
+        )
 
 
 def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan[None]:
@@ -552,6 +708,10 @@ def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan[None]:
 
 def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan[None]:
     params = (validated_thread_id(target_thread_id), validated_thread_id(source_thread_id))
+    # Copying into a deleted thread is a new, explicit write: lift its tombstone.
+    exists = yield Query("SELECT to_regclass('checkpoint_tombstones') IS NOT NULL")
+    if exists[0][0]:
+        yield Execute("DELETE FROM checkpoint_tombstones WHERE thread_id = %s", params[:1])
     yield Execute(
         "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
         "checkpoint, metadata) SELECT %s, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
