@@ -134,18 +134,26 @@ def _skip_spaces(source: str, position: int) -> int:
     return position
 
 
-def _format(code: str, target: Path) -> str:
+def _ruff(args: list[str], code: str, target: Path) -> str:
     ruff = Path(sys.executable).parent / "ruff"
     result = subprocess.run(
-        [str(ruff if ruff.exists() else "ruff"), "format", "--stdin-filename", str(target), "-"],
+        [str(ruff if ruff.exists() else "ruff"), *args, "--stdin-filename", str(target), "-"],
         input=code,
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
     if result.returncode:
-        raise SystemExit(f"ruff could not format the sync form of {target}:\n{result.stderr}")
+        raise SystemExit(f"ruff {args[0]} failed on the sync form of {target}:\n{result.stderr}")
     return result.stdout
+
+
+def _format(code: str, target: Path) -> str:
+    """Imports sorted (renames can reorder them) and formatted, as `make format` leaves files."""
+    sorted_imports = _ruff(
+        ["check", "--select", "I", "--fix", "--quiet", "--exit-zero"], code, target
+    )
+    return _ruff(["format"], sorted_imports, target)
 
 
 def generate(path: Path) -> tuple[Path, str] | None:

@@ -1,0 +1,162 @@
+"""What the SQLite runners (`_runner_async`, `_runner`) share that is neither
+sync nor async: connection settings, recognising a busy database, and turning
+driver errors into the library's errors."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from langgraph.checkpoint.base.deletion import thread_deleted_error
+from langgraph.checkpoint.errors import ClosedError, NotSetUpError
+
+ConnT = TypeVar("ConnT")
+Params = Sequence[Any] | dict[str, Any]
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY = 5
+
+# Needs every other connection out of the file for a moment; on a fresh file
+# SQLite may answer SQLITE_BUSY at once instead of waiting (see retry_busy).
+WAL = "PRAGMA journal_mode = WAL"
+
+
+def connection_pragmas(synchronous: Synchronous | None) -> list[str]:
+    """Per-connection settings applied before first use."""
+    pragmas = [f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"]
+    if synchronous is not None:
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
+        pragmas.append(f"PRAGMA synchronous = {synchronous.upper()}")
+    return pragmas
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (any extended code): another connection holds the lock."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return bool(code & 0xFF == SQLITE_BUSY)
+    return "database is locked" in str(exc)
+
+
+def busy_retry_delays(started: float) -> Iterator[float]:
+    """Pauses between attempts of a statement that failed with SQLITE_BUSY
+    without SQLite's busy handler waiting (it does not for every lock, e.g. the
+    switch to WAL): short, growing and jittered so that processes started
+    together spread out, ending BUSY_TIMEOUT_MS after `started` (time.monotonic)."""
+    deadline = started + BUSY_TIMEOUT_MS / 1000
+    delay = 0.002
+    while (left := deadline - time.monotonic()) > 0:
+        yield min(left, delay * random.uniform(0.5, 1.5))
+        delay = min(delay * 2, 0.1)
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class _Runner(Protocol[ConnT]):
+    conn: ConnT
+    lock: Any  # asyncio.Lock or threading.Lock
+    is_setup: bool
+
+
+class RunnerAttributes(Generic[ConnT]):
+    """The attributes callers of a saver or store know (`conn`, `lock`,
+    `is_setup`), kept where they are used: on its runner."""
+
+    runner: _Runner[ConnT]
+
+    @property
+    def conn(self) -> ConnT:
+        return self.runner.conn
+
+    @conn.setter
+    def conn(self, conn: ConnT) -> None:
+        self.runner.conn = conn
+
+    @property
+    def lock(self) -> Any:
+        return self.runner.lock
+
+    @property
+    def is_setup(self) -> bool:
+        return self.runner.is_setup
+
+    @is_setup.setter
+    def is_setup(self, done: bool) -> None:
+        self.runner.is_setup = done
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A loadable SQLite extension a runner loads at setup, if `path()` names one."""
+
+    path: Callable[[], str | None]
+    loaded: Callable[[Exception | None], None]
+    """Told the outcome: None, or why loading failed (the caller falls back)."""
+
+
+# Each also subclasses what the same failure raised before these errors existed
+# (the saver's RuntimeError, sqlite3's and aiosqlite's errors for the stores).
+
+
+class SqliteClosedError(ClosedError, sqlite3.ProgrammingError, ValueError):
+    """The SQLite connection is closed."""
+
+
+class SqliteNotSetUpError(NotSetUpError, sqlite3.OperationalError):
+    """A table the caller needs is missing from the database."""
+
+
+def _is_closed(exc: Exception) -> bool:
+    if isinstance(exc, sqlite3.ProgrammingError):
+        return "closed" in str(exc).lower()
+    # aiosqlite's words for a closed connection, as a plain ValueError.
+    return type(exc) is ValueError and str(exc) in ("no active connection", "Connection closed")
+
+
+class LibraryErrors:
+    """Context manager that re-raises the driver errors it knows as the
+    library's, naming `owner` and the tables its setup creates."""
+
+    def __init__(self, owner: object, tables: str, remedy: str) -> None:
+        self.owner = owner
+        self.tables = tables
+        self.remedy = remedy
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, (sqlite3.Error, ValueError)) and (error := self.translate(exc)):
+            raise error from exc
+
+    def translate(self, exc: sqlite3.Error | ValueError) -> Exception | None:
+        name = type(self.owner).__name__
+        if isinstance(exc, sqlite3.Error) and (deleted := thread_deleted_error(exc)):
+            return deleted
+        if _is_closed(exc):
+            return SqliteClosedError(
+                f"{name}: its SQLite connection is closed; open a new one (one made by "
+                "from_conn_string can be used only inside its `with` block)"
+            )
+        if isinstance(exc, sqlite3.OperationalError) and str(exc).startswith("no such table"):
+            return SqliteNotSetUpError(
+                f"{name}: {self.tables} are missing from this database ({exc}); {self.remedy}"
+            )
+        return None
