@@ -1,129 +1,37 @@
-"""Borrowing a connection from what users hand us, and running plans on it
-through connection faults.
+"""What the sync and async runners share that does no I/O: when a plan may
+run again after a fault, how driver errors become the library's, and the
+settings of the connections `from_conn_string` opens.
 
-`borrow` / `aborrow` and the step executors are shared by the savers and the
-stores of this package; `run_plan` / `arun_plan` are how the savers run a
-plan: once, or a second time from scratch when the connection broke and a
-second run cannot do anything the first may already have done (see `Attempt`).
+The runners themselves are `_runner_async` (the source) and `_runner` (the
+sync module generated from it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
-from functools import partial
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
-from langgraph.checkpoint.base.plan import Execute, ExecuteMany, Plan, Query, Step, adrive, drive
-from langgraph.checkpoint.postgres.base import session_ended, translate_error
-from psycopg.pq import TransactionStatus
-from psycopg.rows import tuple_row
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+import psycopg.errors
+from langgraph.checkpoint.base.deletion import thread_deleted_error
+from langgraph.checkpoint.base.plan import Execute, Plan, Query
+from langgraph.checkpoint.errors import ClosedError, ConnectionLostError, NotSetUpError
+from psycopg.pq import PipelineStatus, TransactionStatus
 
+T = TypeVar("T")
 
-@contextmanager
-def borrow(
-    owner: object,
-    conn: psycopg.Connection | ConnectionPool,
-    lock: threading.Lock,
-    renew: Callable[[], psycopg.Connection] | None = None,
-) -> Iterator[psycopg.Connection]:
-    """A pooled connection, or the single connection held under `lock`.
+# What a runner runs: a plan, built afresh for each run of it.
+PlanFactory = Callable[[], Plan[T]]
+# A saver or store built on a connection and `pipe=` (its pipeline, or None).
+MakeOwner = Callable[..., T]
 
-    `renew` (for a connection we opened ourselves) returns the owner's
-    current connection, replacing it first if the server dropped it.
-    """
-    if isinstance(conn, ConnectionPool):
-        with conn.connection() as pooled:
-            yield pooled
-        return
-    with lock:
-        if renew is not None:
-            conn = renew()
-        elif conn.closed:
-            closed = psycopg.OperationalError("the connection is closed")
-            raise translate_error(owner, closed, conn) from closed
-        yield conn
+# Whether this libpq can run pipeline mode.
+PIPELINE_SUPPORTED: bool = psycopg.Pipeline.is_supported()
 
-
-@asynccontextmanager
-async def aborrow(
-    owner: object,
-    conn: psycopg.AsyncConnection | AsyncConnectionPool,
-    lock: asyncio.Lock,
-    renew: Callable[[], Awaitable[psycopg.AsyncConnection]] | None = None,
-) -> AsyncIterator[psycopg.AsyncConnection]:
-    """Async `borrow`."""
-    if isinstance(conn, AsyncConnectionPool):
-        async with conn.connection() as pooled:
-            yield pooled
-        return
-    async with lock:
-        if renew is not None:
-            conn = await renew()
-        elif conn.closed:
-            closed = psycopg.OperationalError("the connection is closed")
-            raise translate_error(owner, closed, conn) from closed
-        yield conn
-
-
-def _prepare(step: Query | Execute) -> bool | None:
-    """psycopg's choice (its prepare_threshold), except for statements without
-    parameters: DDL and SETTLE_PREPARED gain nothing from it."""
-    return None if step.params else False
-
-
-@contextmanager
-def step_executor(
-    conn: psycopg.Connection, *, binary: bool = True
-) -> Iterator[Callable[[Step], Any]]:
-    """How plans run on a connection.
-
-    Each query gets a cursor of its own: in pipeline mode results arrive later,
-    and a cursor shared with earlier statements could hand back theirs.
-    """
-    with conn.cursor(binary=binary, row_factory=tuple_row) as writer:
-
-        def execute(step: Step) -> Any:
-            if isinstance(step, Query):
-                with conn.cursor(binary=binary, row_factory=tuple_row) as cur:
-                    cur.execute(step.sql, step.params, prepare=_prepare(step))
-                    return cur.fetchall()
-            if isinstance(step, ExecuteMany):
-                writer.executemany(step.sql, step.rows)
-            else:
-                writer.execute(step.sql, step.params, prepare=_prepare(step))
-            return None
-
-        yield execute
-
-
-@asynccontextmanager
-async def astep_executor(
-    conn: psycopg.AsyncConnection, *, binary: bool = True
-) -> AsyncIterator[Callable[[Step], Awaitable[Any]]]:
-    """Async `step_executor`."""
-    async with conn.cursor(binary=binary, row_factory=tuple_row) as writer:
-
-        async def execute(step: Step) -> Any:
-            if isinstance(step, Query):
-                async with conn.cursor(binary=binary, row_factory=tuple_row) as cur:
-                    await cur.execute(step.sql, step.params, prepare=_prepare(step))
-                    return await cur.fetchall()
-            if isinstance(step, ExecuteMany):
-                await writer.executemany(step.sql, step.rows)
-            else:
-                await writer.execute(step.sql, step.params, prepare=_prepare(step))
-            return None
-
-        yield execute
-
-
-# -- running plans through connection faults ---------------------------------------
+# What a missing table means, for the error that says which `setup()` to call.
+CHECKPOINT_TABLES = ("checkpoint", "saver")
+STORE_TABLES = ("store", "store")
 
 
 class Effect(enum.Enum):
@@ -134,7 +42,7 @@ class Effect(enum.Enum):
     # the same rows): safe to repeat even if the first run may have committed.
     REPEATABLE = "repeatable"
     # Writes that must not be repeated once they may have committed: a second
-    # run could delete what other clients wrote in between.
+    # run could delete or overwrite what other clients wrote in between.
     ONCE = "once"
 
 
@@ -166,108 +74,62 @@ class Attempt:
         return effect is not Effect.ONCE
 
 
-def _to_close(owner: Any, conn: Any, ended: bool) -> bool:
-    """Whether `conn` is ours (pooled, or opened by from_conn_string) and its
-    session ended without the connection noticing yet: closed, the pool
-    discards it and `renew` replaces it."""
-    return ended and not conn.closed and (owner._owned is not None or owner.conn is not conn)
+def prepare_flag(step: Query | Execute) -> bool | None:
+    """psycopg's choice (its prepare_threshold), except for statements without
+    parameters: DDL and SETTLE_PREPARED gain nothing from it."""
+    return None if step.params else False
 
 
-def _reraise(owner: Any, exc: psycopg.Error) -> NoReturn:
-    # A connection we opened is remade by the next call: report the fault as is.
-    error = translate_error(owner, exc, None if owner._owned is not None else owner.conn)
-    if error is exc:
-        raise exc
-    raise error from exc
+def in_pipeline(conn: psycopg.Connection | psycopg.AsyncConnection) -> bool:
+    """Whether `conn` is in pipeline mode. There a statement's error comes back
+    at the next sync: a call that did not sync before returning would report
+    success for a write that failed, and the next call its error."""
+    return conn.pgconn.pipeline_status != PipelineStatus.OFF
 
 
-def run_plan(
-    owner: Any,
-    make_plan: Callable[[], Plan],
-    effect: Effect,
-    *,
-    transaction: bool = True,
-    binary: bool = True,
-) -> Any:
-    """Run the plan `make_plan` builds on `owner`'s connection, with one more
-    run from scratch on a new connection where `Attempt` allows it.
+def session_ended(conn: Any, exc: Exception) -> bool:
+    """Whether the server ended `conn`'s session: the connection is broken, or
+    the server sent a FATAL error the connection has not noticed yet (in
+    pipeline mode the socket's end can come after the error)."""
+    if isinstance(conn, psycopg.BaseConnection) and conn.broken:
+        return True
+    diag = getattr(exc, "diag", None)
+    return diag is not None and diag.severity_nonlocalized in ("FATAL", "PANIC")
 
-    `owner` has `conn` (a connection or a pool), `lock`, `pipe` and `_owned`
-    (an `OwnedConnection`, or None for a connection the user passed).
-    Without `transaction`, an autocommit connection runs the steps as they
-    come (single-statement plans skip BEGIN/COMMIT).
+
+def library_error(
+    name: str, tables: tuple[str, str], exc: psycopg.Error, passed: Any = None
+) -> Exception:
+    """The library's error for a driver error `exc` of the saver or store
+    called `name` (whose `tables` are as in CHECKPOINT_TABLES), else `exc`.
+
+    `passed` is the single connection the user passed, if that is what ran
+    the call: when it is unusable, the error says why and what to do instead.
     """
-    for runs_left in (1, 0):
-        renew = partial(owner._owned.renew, owner) if owner._owned is not None else None
-        with borrow(owner, owner.conn, owner.lock, renew) as conn:
-            attempt = Attempt(conn, transaction)
-            try:
-                with step_executor(conn, binary=binary) as execute:
-                    if attempt.transaction:
-                        with conn.transaction():
-                            result = drive(make_plan(), execute)
-                            if owner.pipe is not None:
-                                owner.pipe.sync()  # the steps ran: COMMIT is not sent yet
-                            attempt.committing = True
-                    else:
-                        result = drive(make_plan(), execute)
-                    attempt.committing = True
-                    if owner.pipe is not None:
-                        # Pipelined statements are confirmed, and the implicit
-                        # transaction holding their locks ends, only at a sync.
-                        owner.pipe.sync()
-                return result
-            except psycopg.Error as exc:
-                ended = session_ended(conn, exc)
-                if _to_close(owner, conn, ended):
-                    conn.close()
-                if not (runs_left and ended and attempt.may_run_again(effect)):
-                    _reraise(owner, exc)
-        if isinstance(owner.conn, ConnectionPool):
-            # A restart breaks every pooled connection: drop them all at once.
-            owner.conn.check()
-    raise AssertionError("unreachable")
-
-
-async def arun_plan(
-    owner: Any,
-    make_plan: Callable[[], Plan],
-    effect: Effect,
-    *,
-    transaction: bool = True,
-    binary: bool = True,
-) -> Any:
-    """Async `run_plan`."""
-    for runs_left in (1, 0):
-        renew = partial(owner._owned.renew, owner) if owner._owned is not None else None
-        async with aborrow(owner, owner.conn, owner.lock, renew) as conn:
-            attempt = Attempt(conn, transaction)
-            try:
-                async with astep_executor(conn, binary=binary) as execute:
-                    if attempt.transaction:
-                        async with conn.transaction():
-                            result = await adrive(make_plan(), execute)
-                            if owner.pipe is not None:
-                                await owner.pipe.sync()
-                            attempt.committing = True
-                    else:
-                        result = await adrive(make_plan(), execute)
-                    attempt.committing = True
-                    if owner.pipe is not None:
-                        await owner.pipe.sync()
-                return result
-            except psycopg.Error as exc:
-                ended = session_ended(conn, exc)
-                if _to_close(owner, conn, ended):
-                    await conn.close()
-                if not (runs_left and ended and attempt.may_run_again(effect)):
-                    _reraise(owner, exc)
-        if isinstance(owner.conn, AsyncConnectionPool):
-            await owner.conn.check()
-    raise AssertionError("unreachable")
-
-
-# -- connections from_conn_string opened -----------------------------------------------
+    deleted = thread_deleted_error(exc)
+    if deleted is not None:
+        return deleted
+    if isinstance(exc, psycopg.errors.UndefinedTable):
+        what, variable = tables
+        return NotSetUpError(
+            f"{name}: the {what} tables do not exist in this database. Call "
+            f"`{variable}.setup()` once (it creates and migrates them) before using the {variable}."
+        )
+    if not isinstance(passed, psycopg.BaseConnection):
+        return exc
+    if session_ended(passed, exc):
+        return ConnectionLostError(
+            f"{name}: the connection to the database was lost ({exc}). It is the connection "
+            f"you passed, so {name} does not replace it: open a new connection and a new "
+            f"{name}, or give it a ConnectionPool (or use `from_conn_string`), which "
+            "replaces broken connections."
+        )
+    if passed.closed:
+        return ClosedError(
+            f"{name}: the database connection is closed. Open a new connection, or pass a "
+            "ConnectionPool so that broken connections are replaced."
+        )
+    return exc
 
 
 def connect_kwargs(prepare_threshold: int | None) -> dict[str, Any]:
@@ -280,83 +142,3 @@ def connect_kwargs(prepare_threshold: int | None) -> dict[str, Any]:
             f"transaction mode) or an integer >= 0, got {prepare_threshold!r}"
         )
     return {"autocommit": True, "prepare_threshold": prepare_threshold}
-
-
-class OwnedConnection:
-    """The connection a saver's `from_conn_string` opened (and its pipeline).
-
-    Being ours, it may be replaced: when the server dropped it (a restart, a
-    terminated backend), the next call gets a new one. A connection the user
-    passed is never replaced.
-    """
-
-    def __init__(self, connect: Callable[[], psycopg.Connection], pipeline: bool):
-        self._connect = connect
-        self._pipeline = pipeline
-        self._stack: ExitStack | None = None
-        self.conn: psycopg.Connection | None = None
-        self.pipe: psycopg.Pipeline | None = None
-
-    def open(self) -> OwnedConnection:
-        with ExitStack() as stack:
-            self.conn = stack.enter_context(self._connect())
-            self.pipe = stack.enter_context(self.conn.pipeline()) if self._pipeline else None
-            self._stack = stack.pop_all()
-        return self
-
-    def renew(self, owner: Any) -> psycopg.Connection:
-        """`owner`'s connection, first replaced by a new one if it is unusable."""
-        if self.conn is None or self.conn.closed:
-            self.close()
-            self.open()
-            owner.conn, owner.pipe = self.conn, self.pipe
-        return self.conn
-
-    def close(self) -> None:
-        stack, self._stack = self._stack, None
-        if stack is None:
-            return
-        unusable = self.conn.closed
-        try:
-            stack.close()
-        except psycopg.Error:
-            if not unusable:
-                raise  # a dropped connection has nothing left to flush or close
-
-
-class AsyncOwnedConnection:
-    """Async `OwnedConnection`."""
-
-    def __init__(self, connect: Callable[[], Awaitable[psycopg.AsyncConnection]], pipeline: bool):
-        self._connect = connect
-        self._pipeline = pipeline
-        self._stack: AsyncExitStack | None = None
-        self.conn: psycopg.AsyncConnection | None = None
-        self.pipe: psycopg.AsyncPipeline | None = None
-
-    async def open(self) -> AsyncOwnedConnection:
-        async with AsyncExitStack() as stack:
-            self.conn = await stack.enter_async_context(await self._connect())
-            self.pipe = (
-                await stack.enter_async_context(self.conn.pipeline()) if self._pipeline else None
-            )
-            self._stack = stack.pop_all()
-        return self
-
-    async def renew(self, owner: Any) -> psycopg.AsyncConnection:
-        if self.conn is None or self.conn.closed:
-            await self.close()
-            await self.open()
-            owner.conn, owner.pipe = self.conn, self.pipe
-        return self.conn
-
-    async def close(self) -> None:
-        stack, self._stack = self._stack, None
-        if stack is None:
-            return
-        unusable = self.conn.closed
-        try:
-            await stack.aclose()
-        except psycopg.Error:
-            if not unusable:
-                raise

@@ -10,8 +10,6 @@ checkpoints you trim yourself, use `PostgresSaver` with `prune()`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
     Checkpoint,
@@ -57,33 +55,21 @@ def shallow_put_plan(statement: Execute, returned: RunnableConfig) -> Plan[Runna
     return returned
 
 
-class ShallowPostgresSaver(PostgresSaver):
+class ShallowPut:
+    """How the shallow savers put: the checkpoint replaces its thread's
+    previous one, in a transaction that deletes what other clients may have
+    written since, so it never runs twice."""
+
+    _put_effect = Effect.ONCE
+    _put_in_transaction = True
+
+    def _put_plan(self, statement: Execute, returned: RunnableConfig) -> Plan[RunnableConfig]:
+        return shallow_put_plan(statement, returned)
+
+
+class ShallowPostgresSaver(ShallowPut, PostgresSaver):
     """`PostgresSaver` that keeps only the latest checkpoint per thread and namespace."""
 
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: Any,
-    ) -> RunnableConfig:
-        statement, returned = plans.prepare_put(
-            self.serde, config, checkpoint, metadata, new_versions
-        )
-        return self._run(lambda: shallow_put_plan(statement, returned), Effect.ONCE)
 
-
-class AsyncShallowPostgresSaver(AsyncPostgresSaver):
+class AsyncShallowPostgresSaver(ShallowPut, AsyncPostgresSaver):
     """`AsyncPostgresSaver` that keeps only the latest checkpoint per thread and namespace."""
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: Any,
-    ) -> RunnableConfig:
-        statement, returned = plans.prepare_put(
-            self.serde, config, checkpoint, metadata, new_versions
-        )
-        return await self._run(lambda: shallow_put_plan(statement, returned), Effect.ONCE)
