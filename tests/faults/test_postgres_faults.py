@@ -32,6 +32,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.postgres.shallow import ShallowPostgresSaver
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from testsupport.loop_thread import on_loop_thread
 from testsupport.pgbouncer_server import ThrowawayPgBouncer
 from testsupport.postgres_server import ThrowawayPostgres
 
@@ -40,28 +41,6 @@ KINDS = ["pool", "conn", "pipe", "async-pool", "async-conn", "async-pipe"]
 
 
 # -- savers of every kind, usable from plain threads ---------------------------------
-
-
-@contextmanager
-def on_loop_thread(make_saver: Callable[[], Any]) -> Iterator[Any]:
-    """Enter an async context manager on an event loop running in its own thread."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    manager = make_saver()
-
-    def run(coro):
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(CALL_TIMEOUT)
-
-    try:
-        yield run(manager.__aenter__())
-    finally:
-        try:
-            run(manager.__aexit__(None, None, None))
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(CALL_TIMEOUT)
-            loop.close()
 
 
 @asynccontextmanager
