@@ -159,7 +159,7 @@ async def test_async_saver_sync_methods(ready_uri):
 
 def test_filter_keys_never_reach_sql_text():
     key = "x') OR 1=1; DROP TABLE checkpoints; --"
-    step = next(_plans.list_plan(PostgresSaver.serde, None, {key: 1}, None, None))
+    step = next(_plans.ListPages(PostgresSaver.serde, None, {key: 1}, None, None).next_plan())
     assert "DROP" not in step.sql
     assert any(key in json.dumps(getattr(p, "obj", None)) for p in step.params)
 

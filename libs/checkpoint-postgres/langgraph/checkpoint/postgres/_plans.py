@@ -467,9 +467,9 @@ def get_tuple_plan(
 
 
 class ListPages:
-    """One `list` call, read in keyset pages: the driver runs `next_plan()`
-    (a plan returning the next items, maybe none; None once done) and yields
-    its items before asking for the next page.
+    """One `list` call, read in keyset pages: until `done`, the driver runs
+    `next_plan()` (a plan returning the next page's items) and yields them
+    before asking for the next page.
 
     Pages start at 1 row and double, so the first item of a long thread costs
     one checkpoint's transfer and decode (one query returning them all cost
@@ -529,14 +529,11 @@ class ListPages:
         self.last: tuple[str, str, str] | None = None  # (id, thread, namespace) of the last row
         self.done = limit is not None and limit <= 0
 
-    def next_plan(self) -> Plan[list[CheckpointTuple]] | None:
-        return None if self.done else self._next()
-
-    def _next(self) -> Plan[list[CheckpointTuple]]:
+    def next_plan(self) -> Plan[list[CheckpointTuple]]:
+        """The next page. The state moves on only once its rows arrived, so a
+        plan that failed (and is run again from a new `next_plan()`) reads the
+        same page."""
         size = self.page if self.remaining is None else min(self.page, self.remaining)
-        self.page *= 2
-        if self.one_namespace:
-            self.page = min(self.page, self.MAX_PAGE)
         clauses, params = list(self.clauses), list(self.params)
         if self.last is not None and self.one_namespace:
             clauses.append("c.checkpoint_id < %s")
@@ -546,8 +543,8 @@ class ListPages:
             params += self.last
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
         rows = yield Query(f"{SELECT_TUPLES}{where}{self.order} LIMIT %s", [*params, size])
-        if len(rows) < size:
-            self.done = True
+        self.page = min(self.page * 2, self.MAX_PAGE) if self.one_namespace else self.page * 2
+        self.done = len(rows) < size
         if rows:
             thread_id, ns, checkpoint_id = rows[-1][:3]
             self.last = (checkpoint_id, thread_id, ns)
@@ -555,21 +552,6 @@ class ListPages:
             self.remaining -= len(rows)
             self.done = self.done or self.remaining <= 0
         return [_to_tuple(self.serde, row) for row in rows]
-
-
-def list_plan(
-    serde: SerializerProtocol,
-    config: RunnableConfig | None,
-    filter: Mapping[str, Any] | None,
-    before: RunnableConfig | None,
-    limit: int | None,
-) -> Plan[list[CheckpointTuple]]:
-    """The whole listing as one plan (for callers that want a list)."""
-    pages = ListPages(serde, config, filter, before, limit)
-    items: list[CheckpointTuple] = []
-    while (plan := pages.next_plan()) is not None:
-        items += yield from plan
-    return items
 
 
 # Walks the ancestors of a checkpoint, each row carrying the channels still

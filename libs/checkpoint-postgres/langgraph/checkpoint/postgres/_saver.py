@@ -107,14 +107,12 @@ class SaverMethods(RunnerOwner, BasePostgresSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
-        # One query, read whole inside the run: a fault cannot cut a listing
-        # in the middle, where a second run could not resume it.
-        items = self._run(
-            lambda: plans.list_plan(self.serde, config, filter, before, limit),
-            Effect.READ,
-            transaction=False,
-        )
-        yield from items
+        # Page by page, each page its own read (a keyset page read again after
+        # a fault is the same page), yielded before the next is fetched.
+        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        while not pages.done:
+            items = self._run(pages.next_plan, Effect.READ, transaction=False)
+            yield from items
 
     def put(
         self,

@@ -122,15 +122,13 @@ class AsyncSaverMethods(AsyncRunnerOwner, BasePostgresSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        # One query, read whole inside the run: a fault cannot cut a listing
-        # in the middle, where a second run could not resume it.
-        items = await self._run(
-            lambda: plans.list_plan(self.serde, config, filter, before, limit),
-            Effect.READ,
-            transaction=False,
-        )
-        for item in items:  # sync: yield from items
-            yield item  # async-only
+        # Page by page, each page its own read (a keyset page read again after
+        # a fault is the same page), yielded before the next is fetched.
+        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        while not pages.done:
+            items = await self._run(pages.next_plan, Effect.READ, transaction=False)
+            for item in items:  # sync: yield from items
+                yield item  # async-only
 
     async def aput(
         self,
