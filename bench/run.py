@@ -263,6 +263,9 @@ def main() -> None:
         "--all", action="store_true", help="also the async savers' long-thread and e2e rows"
     )
     parser.add_argument("--scale", action="store_true", help="run the scale section instead")
+    parser.add_argument(
+        "--cli", action="store_true", help="run the langgraph-checkpoint section (bench/cli.py)"
+    )
     args, rest = parser.parse_known_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -270,6 +273,11 @@ def main() -> None:
         import scale
 
         scale.main(rest, compare=args.compare, rounds=args.rounds)
+        return
+    if args.cli:
+        import cli
+
+        cli.main(rest)
         return
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

@@ -11,7 +11,8 @@ prints the same story. What it shows:
 2. an `interrupt` asking a human to approve a tool call; the process EXITS
    while waiting, and a NEW process resumes it with `Command(resume=...)`;
 3. the thread's history (`get_state_history`);
-4. time travel: fork from an earlier checkpoint with `update_state`, run the fork.
+4. time travel: fork from an earlier checkpoint with `update_state`, run the fork;
+5. the `langgraph-checkpoint` command's `threads` and `history` on the file.
 """
 
 from __future__ import annotations
@@ -182,6 +183,16 @@ def part_two(graph) -> None:
     print(f"  the thread now has {len(list(graph.get_state_history(THREAD)))} checkpoints")
 
 
+def part_three(url: str) -> None:
+    """The operator's view of the same database, from the command line."""
+    command = [sys.executable, "-m", "langgraph.checkpoint.cli"]
+    print("\n5. The database from the command line (read-only)")
+    for args in (["threads"], ["history", THREAD["configurable"]["thread_id"]]):
+        print(f"\n  $ langgraph-checkpoint {' '.join(args)} --db {url}")
+        out = subprocess.run([*command, *args, "--db", url], check=True, capture_output=True)
+        print("\n".join(f"  {line}" for line in out.stdout.decode().splitlines()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -212,6 +223,7 @@ def main() -> None:
     if args.uri:
         command += ["--uri", args.uri]
     subprocess.run(command, check=True)
+    part_three(args.uri or f"sqlite:///{DATA_DIR / 'demo.sqlite'}")
 
 
 if __name__ == "__main__":

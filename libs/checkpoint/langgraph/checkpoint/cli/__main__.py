@@ -1,0 +1,5 @@
+import sys
+
+from langgraph.checkpoint.cli.app import main
+
+sys.exit(main())
