@@ -222,3 +222,37 @@ async def test_a_dropped_connection_fails_the_write_and_the_pool_recovers(postgr
         with pytest.raises((psycopg.OperationalError, RuntimeError)):
             s.put(("p",), "lost", {"v": 5})
     assert rows(uri) == 3
+
+
+def test_postgres_dialect_binds_any_key_and_writes_vectors_with_the_item():
+    from langgraph.store.postgres._dialect import POSTGRES
+
+    # jsonb looks a key up as Python does: keys SQLite leaves to Python are bound
+    for key in ["1", "null", "a/b", "é"]:
+        sql, params = POSTGRES.prefilter({key: "x"})
+        assert sql == "value -> ?::text = ?::jsonb" and params == [key, '"x"']
+    assert POSTGRES.namespace_under("a_b") == (
+        "prefix = ? OR prefix LIKE ? ESCAPE '\\'",
+        ["a_b", "a\\_b.%"],
+    )
+    assert POSTGRES.writes_vectors_with_item
+    sql, params = POSTGRES.delete_with_vectors("ns", "k")
+    assert sql.startswith("WITH vectors AS (DELETE FROM store_vectors") and params == [
+        "ns",
+        "k",
+        "ns",
+        "k",
+    ]
+
+
+def test_deleting_an_indexed_item_deletes_its_vectors(postgres_server):
+    uri = postgres_server.new_database("storedelete")
+    index = {"dims": 2, "embed": lambda texts: [[1.0, float(len(t))] for t in texts]}
+    with PostgresStore.from_conn_string(uri, index={**index, "fields": ["text"]}) as s:
+        s.setup()
+        s.put(("d",), "k", {"text": "abc"})
+        s.put(("d",), "kept", {"text": "x"})
+        s.delete(("d",), "k")
+        assert s.get(("d",), "k") is None
+    with psycopg.connect(uri) as conn:
+        assert conn.execute("SELECT key FROM store_vectors").fetchall() == [("kept",)]

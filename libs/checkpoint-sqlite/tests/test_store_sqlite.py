@@ -243,3 +243,27 @@ async def test_async_store_setup_on_a_fresh_file_being_written_waits_for_the_loc
         await store.setup()
         await store.aput(("n",), "k", {"v": 1})
         assert (await store.aget(("n",), "k")).value == {"v": 1}
+
+
+def test_sqlite_dialect_prefilters_only_keys_it_reads_as_python_does():
+    from langgraph.store.sqlite._dialect import SQLITE
+
+    # keys SQLite would look up differently from Python: left to Python
+    for key in ["1", "1e3", "null", "true", "a/b", "a\\b", "é", "tab\there"]:
+        assert SQLITE.prefilter({key: "x"}) == ("", []), key
+    sql, params = SQLITE.prefilter({"kind": "rare", "n": {"$gte": 5}})
+    assert sql.startswith("CASE typeof(value) WHEN 'blob' THEN instr(value, ?)")
+    assert params[:2] == [b'"rare"', '"rare"']
+    assert '$."n"' in params
+
+
+def test_a_put_with_vectors_is_one_transaction(tmp_path):
+    """SQLite writes an item and its vectors in separate statements."""
+    with SqliteStore.from_conn_string(str(tmp_path / "tx.db"), index=VEC_INDEX) as store:
+        store.setup()
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        store.put(("docs",), "abc", {"text": "aabbc"})
+        writes = [s.split()[0] for s in statements if not s.startswith("SELECT")]
+        assert writes[0].startswith("BEGIN") and writes[-1] == "COMMIT"
+        assert sum(s.startswith("INSERT INTO store_vectors") for s in statements) == 1

@@ -1,5 +1,6 @@
 """What the sync and async Postgres stores share besides their methods: the
-dialect, the migrations, the vector layout and its configuration."""
+migrations, the vector layout and its configuration (the SQL of the store
+plans is the dialect's, in `_dialect`)."""
 
 from __future__ import annotations
 
@@ -13,21 +14,10 @@ from langchain_core.embeddings import Embeddings
 from langgraph.checkpoint.base.plan import Plan, Query
 from langgraph.checkpoint.postgres._conn import Effect, PlanFactory
 from langgraph.store.base import IndexConfig, Op, PutOp, TTLConfig, sqlplans
-from langgraph.store.base.embed import aembed_query, aembed_texts
-from psycopg.types.json import Jsonb
+from langgraph.store.postgres._dialect import POSTGRES
 from typing_extensions import TypedDict
 
 logger = logging.getLogger(__name__)
-
-POSTGRES = sqlplans.Dialect(
-    name="postgres",
-    mark="%s",
-    dump_value=Jsonb,
-    timestamp=lambda at: at,
-    # concurrent setup() calls wait for each other inside their transaction
-    migration_lock="SELECT pg_advisory_xact_lock(7105570)",
-    pack_vector=lambda vector: [float(x) for x in vector],
-)
 
 # Score of `embedding` against the query vector (bound as `?`), higher is
 # closer: the similarity for cosine, minus the distance for l2, the dot
@@ -72,19 +62,6 @@ MIGRATIONS = [
 
 
 Row = dict[str, Any]
-
-
-__all__ = ["aembed_query", "aembed_texts", "embed_query", "embed_texts"]
-
-
-def embed_texts(embeddings: Embeddings, texts: list[str]) -> list[list[float]]:
-    """The sync store's `aembed_texts`."""
-    return embeddings.embed_documents(texts)
-
-
-def embed_query(embeddings: Embeddings, text: str) -> list[float]:
-    """The sync store's `aembed_query`."""
-    return embeddings.embed_query(text)
 
 
 class PoolConfig(TypedDict, total=False):

@@ -18,13 +18,8 @@ from langgraph.checkpoint.postgres._plans import settle_prepared_plan
 from langgraph.checkpoint.postgres._runner import Runner, RunnerOwner, opened
 from langgraph.store.base import Op, Result, TTLConfig
 from langgraph.store.base.batch import BaseStore
-from langgraph.store.postgres._layout import (
-    BasePostgresStore,
-    PoolConfig,
-    PostgresIndexConfig,
-    embed_query,
-    embed_texts,
-)
+from langgraph.store.base.embed import embed_query, embed_texts
+from langgraph.store.postgres._layout import BasePostgresStore, PoolConfig, PostgresIndexConfig
 from psycopg import Connection, Pipeline
 from psycopg_pool import ConnectionPool
 from typing_extensions import Self

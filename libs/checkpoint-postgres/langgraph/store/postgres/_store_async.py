@@ -24,13 +24,8 @@ from langgraph.checkpoint.postgres._plans import settle_prepared_plan
 from langgraph.checkpoint.postgres._runner_async import AsyncRunner, AsyncRunnerOwner, opened
 from langgraph.store.base import Op, Result, TTLConfig
 from langgraph.store.base.batch import AsyncBatchedBaseStore
-from langgraph.store.postgres._layout import (
-    BasePostgresStore,
-    PoolConfig,
-    PostgresIndexConfig,
-    aembed_query,
-    aembed_texts,
-)
+from langgraph.store.base.embed import aembed_query, aembed_texts
+from langgraph.store.postgres._layout import BasePostgresStore, PoolConfig, PostgresIndexConfig
 from psycopg import AsyncConnection, AsyncPipeline
 from psycopg_pool import AsyncConnectionPool
 from typing_extensions import Self

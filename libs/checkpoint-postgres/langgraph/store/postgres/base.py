@@ -1,8 +1,8 @@
 """`PostgresStore`: LangGraph's long-term memory store in PostgreSQL.
 
 The tables and their migration numbering are the reference package's. The
-logic lives in `langgraph.store.base.sqlplans`, shared with the SQLite store;
-the methods are written once, for asyncio, in `_store_async` (the sync ones
+logic lives in `langgraph.store.base.sqlplans`, shared with the SQLite store,
+and is spelled in PostgreSQL by the dialect in `_dialect`; the methods are written once, for asyncio, in `_store_async` (the sync ones
 are generated from it), and run the plans through the package's runner.
 
 Semantic search keeps one embedding per indexed field in `store_vectors`. On a

@@ -17,21 +17,11 @@ from langgraph.checkpoint.sqlite._connection import Extension, RunnerAttributes
 from langgraph.checkpoint.sqlite._runner import Runner
 from langgraph.store.base import Op, Result, TTLConfig
 from langgraph.store.base.batch import BaseStore
-from langgraph.store.base.embed import (
-    Embeddings,
-)
+from langgraph.store.base.embed import embed_query, embed_texts
 from langgraph.store.sqlite._dialect import BaseSqliteStore, SqliteIndexConfig
 
 if TYPE_CHECKING:
     import sqlite3
-
-
-def _embed_texts(embeddings: Embeddings, texts: list[str]) -> list[list[float]]:
-    return embeddings.embed_documents(texts)
-
-
-def _embed_query(embeddings: Embeddings, text: str) -> list[float]:
-    return embeddings.embed_query(text)
 
 
 class StoreCore(RunnerAttributes["sqlite3.Connection"], BaseStore, BaseSqliteStore):
@@ -70,9 +60,9 @@ class StoreCore(RunnerAttributes["sqlite3.Connection"], BaseStore, BaseSqliteSto
         query_vectors: dict[str, list[float]] = {}
         if self.embeddings is not None:  # without an index there is nothing to embed
             if texts:
-                vectors = _embed_texts(self.embeddings, [text for _, _, text in texts])
+                vectors = embed_texts(self.embeddings, [text for _, _, text in texts])
             for query in queries:
-                query_vectors[query] = _embed_query(self.embeddings, query)
+                query_vectors[query] = embed_query(self.embeddings, query)
         plan = self._batch_plan(ops, texts, vectors, query_vectors)
         return self.runner.run(plan, write=self._needs_transaction(ops))
 

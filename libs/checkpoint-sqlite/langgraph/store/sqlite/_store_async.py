@@ -8,6 +8,7 @@ store has.
 # async-to-sync: generates _store.py
 # async-to-sync: rename AsyncStoreCore=StoreCore AsyncRunner=Runner _runner_async=_runner
 # async-to-sync: rename AsyncBatchedBaseStore=BaseStore abatch=batch aiosqlite=sqlite3
+# async-to-sync: rename aembed_texts=embed_texts aembed_query=embed_query
 
 from __future__ import annotations
 
@@ -18,23 +19,11 @@ from langgraph.checkpoint.sqlite._connection import Extension, RunnerAttributes
 from langgraph.checkpoint.sqlite._runner_async import AsyncRunner
 from langgraph.store.base import Op, Result, TTLConfig
 from langgraph.store.base.batch import AsyncBatchedBaseStore
-from langgraph.store.base.embed import (
-    Embeddings,
-    aembed_query,  # async-only
-    aembed_texts,  # async-only
-)
+from langgraph.store.base.embed import aembed_query, aembed_texts
 from langgraph.store.sqlite._dialect import BaseSqliteStore, SqliteIndexConfig
 
 if TYPE_CHECKING:
     import aiosqlite
-
-
-async def _embed_texts(embeddings: Embeddings, texts: list[str]) -> list[list[float]]:
-    return await aembed_texts(embeddings, texts)  # sync: return embeddings.embed_documents(texts)
-
-
-async def _embed_query(embeddings: Embeddings, text: str) -> list[float]:
-    return await aembed_query(embeddings, text)  # sync: return embeddings.embed_query(text)
 
 
 class AsyncStoreCore(
@@ -77,9 +66,9 @@ class AsyncStoreCore(
         query_vectors: dict[str, list[float]] = {}
         if self.embeddings is not None:  # without an index there is nothing to embed
             if texts:
-                vectors = await _embed_texts(self.embeddings, [text for _, _, text in texts])
+                vectors = await aembed_texts(self.embeddings, [text for _, _, text in texts])
             for query in queries:
-                query_vectors[query] = await _embed_query(self.embeddings, query)
+                query_vectors[query] = await aembed_query(self.embeddings, query)
         plan = self._batch_plan(ops, texts, vectors, query_vectors)
         return await self.runner.run(plan, write=self._needs_transaction(ops))
 

@@ -2,8 +2,9 @@
 
 The tables are the reference package's (see `_dialect`), so existing store
 files keep working. The logic lives in `langgraph.store.base.sqlplans`, shared
-with the Postgres store; the methods are written once in `_store_async`, and
-this class is their generated sync form (`_store`) plus what only it has.
+with the Postgres store, and is spelled in SQLite by the dialect in `_dialect`;
+the methods are written once in `_store_async`, and this class is their
+generated sync form (`_store`) plus what only it has.
 
 Semantic search stores each embedding as float32 bytes (sqlite-vec's layout)
 and ranks by cosine similarity. With `sqlite-vec` installed and a Python whose

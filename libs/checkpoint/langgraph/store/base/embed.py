@@ -123,6 +123,16 @@ def _embeddings_from_string(spec: str) -> Embeddings:
     return module.init_embeddings(spec)
 
 
+def embed_texts(embeddings: Embeddings, texts: list[str]) -> list[list[float]]:
+    """Embed the texts to store (the sync stores' `aembed_texts`)."""
+    return embeddings.embed_documents(texts)
+
+
+def embed_query(embeddings: Embeddings, text: str) -> list[float]:
+    """Embed a search query (the sync stores' `aembed_query`)."""
+    return embeddings.embed_query(text)
+
+
 async def aembed_texts(embeddings: Embeddings, texts: list[str]) -> list[list[float]]:
     """Embed with the async method when the object has one, else in a worker thread."""
     aembed = getattr(embeddings, "aembed_documents", None)

@@ -2,8 +2,8 @@
 
 `compile_filter` (in `filters`) defines what a search filter means, and the SQL
 stores still run it on every row they read. This module only narrows what
-they read: it renders the parts of a filter it can translate safely as SQL
-conditions that keep every row the filter keeps, and possibly more. Filter
+they read: it picks the parts of a filter that can be translated safely into
+SQL conditions keeping every row the filter keeps, and possibly more. Filter
 keys and operands never become SQL text: they are bound as parameters, and so
 are the JSON paths built from keys.
 
@@ -18,34 +18,22 @@ exactly is left out (which only widens the pre-filter):
 
 Numbers are compared with a margin of a billionth of the operand (the SQL side
 may parse a stored number to a float a unit in the last place away from the
-one Python reads), so a number clause can keep neighbours of the operand, never
-drop the operand itself.
+one Python reads): render them between `bounds(operand)`, so that a number
+clause can keep neighbours of the operand, never drop the operand itself.
 
-`where` renders the clauses for one database:
-
-- SQLite (JSON1 on the text `value`): values written by other programs may be
-  BLOBs or hold NaN (which Python reads and SQLite's JSON does not), so the
-  document is read as text and rows that are not valid JSON are kept as they
-  are. Keys must be printable ASCII without a backslash or slash: SQLite
-  matches a path against the key as written in the JSON text, escapes
-  included. Nor may a key read as a number, "null", "true" or "false":
-  `json.dumps({1: "a", "1": "b"})` writes the key "1" twice, and SQLite finds
-  the first where Python keeps the last. Equality with a plain string is
-  tested first as a substring of the document text (`instr`), which is much
-  cheaper than parsing it.
-- PostgreSQL (`jsonb`): jsonb comparisons, which never raise, with the key bound
-  as text.
+Each backend renders the clauses for its database (`Dialect.filter_terms` in
+`sqlplans`, overridden in the backend packages) and may decline any of them;
+`where` joins what was rendered.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Clause", "clauses", "where"]
+__all__ = ["Clause", "Rendered", "Term", "bounds", "clauses", "where"]
 
 _INT64 = (-(2**63), 2**63 - 1)
 _MARGIN = 1e-9
@@ -111,151 +99,37 @@ def clauses(filter: Mapping[str, Any] | None) -> Iterator[Clause]:
             continue
         if not any(isinstance(name, str) and name.startswith("$") for name in condition):
             continue  # conditions on a nested dict
-        for name, operand in condition.items():
-            if name == "$eq":
+        for operator, operand in condition.items():
+            if operator == "$eq":
                 yield from _equal(key, operand)
-            elif name in _ORDERING:
+            elif operator in _ORDERING:
                 number = _number(operand)
                 if number is not None:
-                    yield Clause(key, _ORDERING[name], number)
+                    yield Clause(key, _ORDERING[operator], number)
 
 
-_Term = tuple[str, list[Any]]
-_Rendered = tuple[list[_Term], list[_Term]]
-"""Terms to AND: cheap tests first, then the others."""
+Term = tuple[str, list[Any]]
+"""A SQL condition with `?` marks, and its parameters."""
+Rendered = tuple[list[Term], list[Term]]
+"""One clause rendered as terms to AND: cheap tests first, then the others."""
 
 
-def _bounds(number: float) -> tuple[float, float]:
+def bounds(number: float) -> tuple[float, float]:
+    """The range a number clause on `number` compares with (see the margin above)."""
     margin = abs(number) * _MARGIN + _TINY
     return number - margin, number + margin
 
 
-# -- SQLite ---------------------------------------------------------------------------------------
-
-_DOC = "CAST(value AS TEXT)"
-
-
-# What json.dumps writes for non-str keys (None, True, False, NaN, infinities;
-# numbers are caught by float()): a dict holding both 1 and "1" is written with
-# the key twice, Python reads back the last, SQLite finds the first.
-_SPELLED_KEYS = frozenset({"null", "true", "false"})
-
-
-def _sqlite_key(key: str) -> bool:
-    """Printable ASCII without the characters writers may escape ('\\', '/'),
-    and not a spelling of a non-str key."""
-    if not all(" " <= c <= "~" for c in key) or "\\" in key or "/" in key:
-        return False
-    if key in _SPELLED_KEYS:
-        return False
-    try:
-        float(key)
-    except ValueError:
-        return True
-    return False
-
-
-# Characters every JSON writer leaves as they are in a string: a string made of
-# them is stored as '"' + text + '"', which a plain substring test can look for
-# before any JSON is parsed. (Not '"' or backslash, which are escaped, nor
-# '/', '<', '>', '&', "'", which some writers escape too.)
-_VERBATIM = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 !#$%()*+,-.:;=?@[]^_`{|}~"
-)
-
-
-def _sqlite(clause: Clause) -> _Rendered | None:
-    if not _sqlite_key(clause.key):
-        return None
-    path = f'$."{clause.key}"'
-    extract = f"json_extract({_DOC}, ?)"
-    first: list[_Term] = []
-    if clause.op == "eq":
-        if clause.operand is None:  # missing or JSON null
-            term: _Term = (f"coalesce(json_type({_DOC}, ?), 'null') = 'null'", [path])
-        elif isinstance(clause.operand, str):
-            if _VERBATIM.issuperset(clause.operand):
-                # bytes in a BLOB (UTF-8 JSON, whatever the database's encoding)
-                needle = f'"{clause.operand}"'
-                first.append(
-                    (
-                        "CASE typeof(value) WHEN 'blob' THEN instr(value, ?) "
-                        "ELSE instr(value, ?) END",
-                        [needle.encode(), needle],
-                    )
-                )
-            # strings extract as their text; arrays and objects as JSON text (kept)
-            term = (f"{extract} = ?", [path, clause.operand])
-        else:
-            # numbers and booleans (true/false extract as 1/0); text sorts above numbers
-            low, high = _bounds(clause.operand)
-            term = (f"{extract} BETWEEN ? AND ?", [path, low, high])
-    else:
-        assert isinstance(clause.operand, float)
-        low, high = _bounds(clause.operand)
-        if clause.op in ("gt", "ge"):
-            # text (numeric strings, arrays, objects) sorts above every number: kept
-            term = (f"{extract} >= ?", [path, low])
-        else:
-            # strings may be numeric: kept
-            term = (f"({extract} <= ? OR json_type({_DOC}, ?) = 'text')", [path, high, path])
-    # NaN/Infinity (which json.dumps writes) or a non-JSON document: keep the row
-    sql, params = term
-    return first, [(f"CASE WHEN json_valid({_DOC}) THEN {sql} ELSE 1 END", params)]
-
-
-# -- PostgreSQL -----------------------------------------------------------------------------------
-
-_FIELD = "value -> ?::text"
-
-
-def _postgres(clause: Clause) -> _Rendered:
-    return [], [_postgres_term(clause)]
-
-
-def _postgres_term(clause: Clause) -> _Term:
-    key = clause.key
-    if clause.op == "eq":
-        if clause.operand is None:  # missing or JSON null
-            return f"coalesce(jsonb_typeof({_FIELD}), 'null') = 'null'", [key]
-        if isinstance(clause.operand, str):
-            return f"{_FIELD} = ?::jsonb", [key, json.dumps(clause.operand)]
-        # jsonb orders every number below every boolean: add the one Python equates
-        low, high = _bounds(clause.operand)
-        sql = f"{_FIELD} BETWEEN ?::jsonb AND ?::jsonb"
-        params: list[Any] = [key, json.dumps(low), json.dumps(high)]
-        if clause.operand in (0.0, 1.0):
-            sql = f"({sql} OR {_FIELD} = ?::jsonb)"
-            params += [key, json.dumps(clause.operand == 1.0)]
-        return sql, params
-    assert isinstance(clause.operand, float)
-    low, high = _bounds(clause.operand)
-    if clause.op in ("gt", "ge"):
-        # booleans, arrays and objects sort above numbers (kept); strings below
-        return f"({_FIELD} >= ?::jsonb OR jsonb_typeof({_FIELD}) = 'string')", [
-            key,
-            json.dumps(low),
-            key,
-        ]
-    # strings and null sort below numbers (kept); booleans above
-    return f"({_FIELD} <= ?::jsonb OR jsonb_typeof({_FIELD}) = 'boolean')", [
-        key,
-        json.dumps(high),
-        key,
-    ]
-
-
-def where(database: str, filter: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+def where(
+    render: Callable[[Clause], Rendered | None], filter: Mapping[str, Any] | None
+) -> tuple[str, list[Any]]:
     """A condition (with `?` marks) keeping at least the rows `filter` keeps, and
     its parameters; `("", [])` when nothing could be translated.
 
-    `database` is `Dialect.name`: "sqlite" or "postgres" (anything else: no
-    pre-filter)."""
-    render = {"sqlite": _sqlite, "postgres": _postgres}.get(database)
-    if render is None:
-        return "", []
-    first: list[_Term] = []
-    then: list[_Term] = []
+    `render` turns one clause into SQL for a database, or returns None for a
+    clause that database cannot test exactly."""
+    first: list[Term] = []
+    then: list[Term] = []
     for clause in clauses(filter):
         rendered = render(clause)
         if rendered is not None:

@@ -1,10 +1,13 @@
-"""Store operations as sans-I/O plans, shared by the SQLite and Postgres stores.
+"""Store operations as sans-I/O plans, shared by the SQL stores.
 
 The stores of `langgraph-checkpoint-sqlite` and `-postgres` keep the reference
 tables (`store`, plus `store_vectors` for semantic search). Their sync and
-async classes only run these plans (see `langgraph.checkpoint.base.plan`);
-what differs between the two databases (placeholders, JSON binding and access,
-how similarity is scored) is carried by `Dialect`.
+async classes only run these plans (see `langgraph.checkpoint.base.plan`).
+The plans are written once against `Dialect`; what differs between databases
+(placeholders, JSON binding and access, the namespace-prefix and filter
+conditions, how similarity is scored, whether an item and its vectors are
+written in one statement) is a `Dialect` subclass in each backend package, so
+this module holds no database's own SQL.
 
 Searches narrow what they read in SQL (the namespace prefix through its index,
 a filter pre-filter from `sqlfilters` with every key and value bound as a
@@ -16,12 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from langgraph.checkpoint.base.plan import Execute, Plan, Query
 from langgraph.store.base import (
@@ -45,36 +48,87 @@ from langgraph.store.base import (
     validate_op_namespace,
     vectors_by_field,
 )
-from langgraph.store.base.embed import index_text_paths
+from langgraph.store.base.embed import Embeddings, index_text_paths
 
-
-def pack_vector(vector: Sequence[float]) -> bytes:
-    """float32 little-endian, the layout sqlite-vec uses."""
-    return struct.pack(f"<{len(vector)}f", *vector)
+Statement = tuple[str, Sequence[Any]]
+"""SQL with `?` marks, and its parameters."""
 
 
 @dataclass(frozen=True)
-class Dialect:
-    """What differs between the databases for these plans."""
+class Dialect(ABC):
+    """How one database spells what the plans need.
 
-    name: str
-    """"sqlite" or "postgres": which SQL spelling of JSON access to use."""
-    mark: str
+    The backend packages subclass it; the plans give every SQL text they build
+    to `sql`, so the SQL a dialect returns uses `?` marks too. The fields are
+    the settings a store may change once it knows its database (at setup,
+    with `dataclasses.replace`).
+    """
+
+    mark: str = "?"
     """Parameter placeholder: `?` or `%s`."""
-    dump_value: Callable[[dict], Any]
-    """How a JSON document is bound (text for SQLite, Jsonb for Postgres)."""
-    timestamp: Callable[[datetime], Any]
-    """How a timestamp is bound."""
     migration_lock: str | None = None
     """Statement serializing concurrent migrations, if the transaction does not."""
-    pack_vector: Callable[[Sequence[float]], Any] = pack_vector
-    """How an embedding is bound (default: float32 bytes)."""
     similarity_sql: str | None = None
     """Expression scoring `embedding` against the query vector (bound as `?`)
-    in SQL; without it, scores are computed in Python."""
+    in SQL; without it, scores are computed in Python (`unpack_vector`)."""
+
+    writes_vectors_with_item: ClassVar[bool] = False
+    """Whether `upsert_with_vectors` and `delete_with_vectors` write an item
+    and its vectors in one statement. Otherwise they take several statements,
+    and a batch writing them runs in a transaction."""
 
     def sql(self, text: str) -> str:
         return text.replace("?", self.mark)
+
+    @abstractmethod
+    def dump_value(self, value: Any) -> Any:
+        """A JSON document as the `value` column binds it."""
+
+    @abstractmethod
+    def timestamp(self, at: datetime) -> Any:
+        """A time as the timestamp columns bind it."""
+
+    @abstractmethod
+    def pack_vector(self, vector: Sequence[float]) -> Any:
+        """An embedding as the `embedding` column binds it (and the query
+        vector `similarity_sql` compares with)."""
+
+    def unpack_vector(self, stored: Any) -> list[float]:
+        """An embedding as read back from the `embedding` column."""
+        return [float(x) for x in stored]
+
+    @abstractmethod
+    def namespace_under(self, prefix: str) -> Statement:
+        """A condition on the `prefix` column keeping the namespace `prefix`
+        and every namespace under it (never a label that merely starts with
+        its last label)."""
+
+    def filter_terms(self, clause: sqlfilters.Clause) -> sqlfilters.Rendered | None:
+        """SQL for one pre-filter clause (see `sqlfilters`), or None for one
+        the database cannot test exactly; by default none (Python decides)."""
+        return None
+
+    def prefilter(self, filter: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        """A condition keeping at least the rows `filter` keeps (`""` for none)."""
+        return sqlfilters.where(self.filter_terms, filter)
+
+    def delete_with_vectors(self, prefix: str, key: str) -> Statement:
+        """One statement deleting an item and its vectors (when
+        `writes_vectors_with_item`)."""
+        raise NotImplementedError(f"{type(self).__name__} writes vectors in separate statements")
+
+    def upsert_with_vectors(
+        self,
+        upsert: Statement,
+        prefix: str,
+        key: str,
+        vectors: Sequence[tuple[str, Sequence[float]]],
+        stamp: Any,
+    ) -> Statement:
+        """One statement running `upsert` (the item's insert or update) and
+        replacing the item's vectors by `vectors`, stamped `stamp` (when
+        `writes_vectors_with_item`)."""
+        raise NotImplementedError(f"{type(self).__name__} writes vectors in separate statements")
 
 
 def namespace_key(namespace: Sequence[str]) -> str:
@@ -83,12 +137,6 @@ def namespace_key(namespace: Sequence[str]) -> str:
 
 def namespace_of(prefix: str) -> tuple[str, ...]:
     return tuple(prefix.split(".")) if prefix else ()
-
-
-def like_prefix(prefix: str) -> str:
-    """LIKE pattern for every namespace under `prefix` (wildcards escaped)."""
-    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + ".%"
 
 
 def now() -> datetime:
@@ -103,13 +151,6 @@ def parse_time(value: Any) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value
-
-
-def unpack_vector(blob: bytes | Sequence[float]) -> list[float]:
-    if isinstance(blob, (bytes, bytearray, memoryview)):
-        data = bytes(blob)
-        return list(struct.unpack(f"<{len(data) // 4}f", data))
-    return list(blob)
 
 
 # -- schema -------------------------------------------------------------------------------------
@@ -128,9 +169,10 @@ def migrate_plan(dialect: Dialect, table: str, migrations: Sequence[Migration]) 
     rows = yield Query(f"SELECT v FROM {table} ORDER BY v DESC LIMIT 1")
     done = rows[0][0] if rows else -1
     for version in range(done + 1, len(migrations)):
-        if migrations[version] is None:
+        statement = migrations[version]
+        if statement is None:
             return
-        yield Execute(migrations[version])
+        yield Execute(statement)
         yield Execute(dialect.sql(f"INSERT INTO {table} (v) VALUES (?)"), (version,))
 
 
@@ -140,28 +182,38 @@ _COLUMNS = "prefix, key, value, created_at, updated_at, expires_at, ttl_minutes"
 
 
 def _value(row: Sequence[Any]) -> Any:
-    """The stored document (text or bytes JSON in SQLite, already decoded from JSONB)."""
+    """The stored document: JSON text or bytes, or already decoded by the driver."""
     value = row[2]
     return json.loads(value) if isinstance(value, (str, bytes, bytearray)) else value
 
 
-def _item(row: Sequence[Any], cls: type = Item, value: Any = None, **extra: Any) -> Item:
+def _item_fields(row: Sequence[Any], value: Any) -> dict[str, Any]:
     prefix, key, _, created_at, updated_at = row[:5]
-    if value is None:
-        value = _value(row)
-    return cls(
-        namespace=namespace_of(prefix),
-        key=key,
-        value=value,
-        created_at=parse_time(created_at) or now(),
-        updated_at=parse_time(updated_at) or now(),
-        **extra,
-    )
+    return {
+        "namespace": namespace_of(prefix),
+        "key": key,
+        "value": value,
+        "created_at": parse_time(created_at) or now(),
+        "updated_at": parse_time(updated_at) or now(),
+    }
+
+
+def _item(row: Sequence[Any]) -> Item:
+    return Item(**_item_fields(row, _value(row)))
+
+
+def _search_item(row: Sequence[Any], value: Any, score: float | None) -> SearchItem:
+    return SearchItem(**_item_fields(row, value), score=score)
+
+
+def _past(stored: Any, at: datetime) -> bool:
+    """Whether an `expires_at` value is set and not after `at`."""
+    expires_at = parse_time(stored)
+    return expires_at is not None and expires_at <= at
 
 
 def _expired(row: Sequence[Any], at: datetime) -> bool:
-    expires_at = parse_time(row[5])
-    return expires_at is not None and expires_at <= at
+    return _past(row[5], at)
 
 
 def batch_plan(
@@ -218,19 +270,14 @@ def _put(
     vectors_enabled: bool,
 ) -> Plan[None]:
     prefix = namespace_key(op.namespace)
-    one_statement = vectors_enabled and dialect.name == "postgres"
+    one_statement = vectors_enabled and dialect.writes_vectors_with_item
     if op.value is None:
-        delete = "DELETE FROM store WHERE prefix = ? AND key = ?"
         if one_statement:
-            yield Execute(
-                dialect.sql(
-                    "WITH vectors AS (DELETE FROM store_vectors WHERE prefix = ? AND key = ?) "
-                    + delete
-                ),
-                (prefix, op.key, prefix, op.key),
-            )
+            yield _execute(dialect, dialect.delete_with_vectors(prefix, op.key))
             return
-        yield Execute(dialect.sql(delete), (prefix, op.key))
+        yield Execute(
+            dialect.sql("DELETE FROM store WHERE prefix = ? AND key = ?"), (prefix, op.key)
+        )
         if vectors_enabled:
             yield from _delete_vectors(dialect, prefix, op.key)
         return
@@ -252,32 +299,10 @@ def _put(
         op.ttl,
     )
     if one_statement:
-        # The item, its stale vectors out and its new ones in, in one round
-        # trip and one implicit transaction (data-modifying CTEs).
-        vectors = vectors or []
-        yield Execute(
-            dialect.sql(
-                f"WITH item AS ({upsert}), stale AS (DELETE FROM store_vectors WHERE prefix = ? "
-                "AND key = ? AND NOT (field_name = ANY(?))) "
-                "INSERT INTO store_vectors (prefix, key, field_name, embedding, created_at, updated_at) "
-                "SELECT ?, ?, field, ARRAY(SELECT x::real FROM jsonb_array_elements_text(embedding) "
-                "WITH ORDINALITY AS e(x, i) ORDER BY i), ?, ? "
-                "FROM jsonb_to_recordset(?) AS v(field text, embedding jsonb) "
-                "ON CONFLICT (prefix, key, field_name) DO UPDATE SET "
-                "embedding = excluded.embedding, updated_at = excluded.updated_at"
-            ),
-            (
-                *upsert_params,
-                prefix,
-                op.key,
-                [field for field, _ in vectors],
-                prefix,
-                op.key,
-                stamp,
-                stamp,
-                dialect.dump_value(
-                    [{"field": f, "embedding": [float(x) for x in v]} for f, v in vectors]
-                ),
+        yield _execute(
+            dialect,
+            dialect.upsert_with_vectors(
+                (upsert, upsert_params), prefix, op.key, vectors or [], stamp
             ),
         )
         return
@@ -296,6 +321,11 @@ def _put(
         )
 
 
+def _execute(dialect: Dialect, statement: Statement) -> Execute:
+    sql, params = statement
+    return Execute(dialect.sql(sql), params)
+
+
 def _delete_vectors(dialect: Dialect, prefix: str, key: str) -> Plan[None]:
     yield Execute(
         dialect.sql("DELETE FROM store_vectors WHERE prefix = ? AND key = ?"), (prefix, key)
@@ -306,21 +336,11 @@ def _under(dialect: Dialect, prefix: str) -> tuple[str, list[Any]]:
     """WHERE clause for the namespace `prefix` and every namespace under it."""
     if not prefix:
         return "", []
-    if dialect.name == "sqlite":
-        # A range SQLite serves from `store_prefix_idx` (LIKE would scan the
-        # table): labels hold no ".", and "/" is the byte after "." (exact under
-        # the BINARY collation of the column).
-        return " WHERE (prefix = ? OR (prefix >= ? AND prefix < ?))", [
-            prefix,
-            prefix + ".",
-            prefix + "/",
-        ]
-    # Postgres: its index uses text_pattern_ops (made for LIKE), and the
-    # column's collation may not be byte order.
-    return " WHERE (prefix = ? OR prefix LIKE ? ESCAPE '\\')", [prefix, like_prefix(prefix)]
+    condition, params = dialect.namespace_under(prefix)
+    return f" WHERE ({condition})", list(params)
 
 
-_MOST = 2**62  # a LIMIT both databases take
+_MOST = 2**62  # a LIMIT a 64-bit signed integer holds
 
 
 def _search(
@@ -331,7 +351,7 @@ def _search(
     matches = compile_filter(op.filter)
     # SQL narrows the rows with what it can translate of the filter (a superset
     # of the matches, keys and values bound as parameters); Python decides.
-    prefilter, prefilter_params = sqlfilters.where(dialect.name, op.filter)
+    prefilter, prefilter_params = dialect.prefilter(op.filter)
     narrowed = where + ((" AND " if where else " WHERE ") + prefilter if prefilter else "")
     narrowed_params = [*params, *prefilter_params]
     # Newest first; prefix and key break ties, so that pages asked with
@@ -374,8 +394,8 @@ def _search(
             limit = min(limit * 4, _MOST)
 
     scores: dict[tuple[str, str], float] = {}
-    ranked = bool(op.query and vectors_enabled and op.query in query_vectors)
-    if ranked and dialect.similarity_sql is None:
+    wanted_vector = query_vectors.get(op.query) if op.query and vectors_enabled else None
+    if wanted_vector is not None and dialect.similarity_sql is None:
         # Scored here: every candidate is read, then ranked.
         rows = yield Query(
             dialect.sql(f"SELECT {_COLUMNS} FROM store{narrowed} ORDER BY {newest}"),
@@ -387,17 +407,17 @@ def _search(
             dialect.sql(f"SELECT prefix, key, embedding FROM store_vectors{where}"), params
         )
         similarities = cosine_similarities(
-            query_vectors[op.query], [unpack_vector(r[2]) for r in vector_rows]
+            wanted_vector, [dialect.unpack_vector(r[2]) for r in vector_rows]
         )
         for (vprefix, vkey, _), score in zip(vector_rows, similarities):
             if score > scores.get((vprefix, vkey), float("-inf")):
                 scores[(vprefix, vkey)] = score
         kept.sort(key=lambda pair: -scores.get((pair[0][0], pair[0][1]), float("-inf")))
-    elif ranked:
+    elif wanted_vector is not None:
         # The database scores the vectors and returns the best rows with their
         # documents (NULL where the pre-filter says no), best first: an item's
         # first row is its best field.
-        query_vector = dialect.pack_vector(query_vectors[op.query])
+        query_vector = dialect.pack_vector(wanted_vector)
         on_filter = f" AND {prefilter}" if prefilter else ""
 
         def best_vectors(limit: int) -> tuple[str, list[Any]]:
@@ -424,9 +444,7 @@ def _search(
     result = kept[op.offset : op.offset + op.limit]
     if op.refresh_ttl:
         yield from _refresh(dialect, [(row[0], row[1], row[6]) for row, _ in result], at)
-    return [
-        _item(row, SearchItem, value, score=scores.get((row[0], row[1]))) for row, value in result
-    ]
+    return [_search_item(row, value, scores.get((row[0], row[1]))) for row, value in result]
 
 
 def _list_namespaces(dialect: Dialect, op: ListNamespacesOp) -> Plan[list[tuple[str, ...]]]:
@@ -445,7 +463,7 @@ def sweep_plan(dialect: Dialect, vectors_enabled: bool) -> Plan[int]:
     """Delete expired items; returns how many."""
     rows = yield Query("SELECT prefix, key, expires_at FROM store WHERE expires_at IS NOT NULL")
     at = now()
-    expired = [(prefix, key) for prefix, key, expires_at in rows if parse_time(expires_at) <= at]
+    expired = [(prefix, key) for prefix, key, expires_at in rows if _past(expires_at, at)]
     for prefix, key in expired:
         yield Execute(dialect.sql("DELETE FROM store WHERE prefix = ? AND key = ?"), (prefix, key))
         if vectors_enabled:
@@ -468,18 +486,25 @@ class PlannedStore:
     migrations: Sequence[Migration]
     vector_migrations: Sequence[Migration]
     distance_types: tuple[str, ...] = ("cosine",)
+    ttl_config: TTLConfig | None
+    index_config: IndexConfig | None
+    embeddings: Embeddings | None
 
     def _configure(self, index: IndexConfig | None, ttl: TTLConfig | None) -> None:
         self.ttl_config = ttl
         self.index_config = None
         self.embeddings = None
         if index:
-            if index.get("distance_type", "cosine") not in self.distance_types:
+            # The backends' index configs add `distance_type` to the base one.
+            settings: Mapping[str, object] = index
+            distance = settings.get("distance_type", "cosine")
+            if distance not in self.distance_types:
                 raise ValueError(
-                    f"distance_type {index['distance_type']!r} is not supported by "
+                    f"distance_type {distance!r} is not supported by "
                     f"{type(self).__name__}: use one of {', '.join(self.distance_types)}"
                 )
-            self.index_config = {**index, "fields": index_text_paths(index)}
+            self.index_config = index.copy()
+            self.index_config["fields"] = index_text_paths(index)
             self.embeddings = ensure_embeddings(index.get("embed"))
         self.is_setup = False
         self._sweeper: Any = None
@@ -520,13 +545,14 @@ class PlannedStore:
 
     def _needs_transaction(self, ops: Sequence[Op]) -> bool:
         """One operation is one statement (plus an idempotent TTL refresh),
-        except a put that also rewrites its vectors, outside Postgres."""
+        except a put that also rewrites its vectors, where the dialect cannot
+        write both in one statement."""
         if len(ops) != 1:
             return len(ops) > 1
         return (
             self.index_config is not None
             and isinstance(ops[0], PutOp)
-            and self.dialect.name != "postgres"
+            and not self.dialect.writes_vectors_with_item
         )
 
     def _sweep_interval(self, minutes: int | None) -> float:
