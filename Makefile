@@ -41,6 +41,7 @@ sync: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) scripts/async_to_sync.py --check
+	$(PY) -m mypy
 	$(VENV)/bin/ruff check libs tests bench examples testsupport scripts
 	$(VENV)/bin/ruff format --check libs tests bench examples testsupport scripts
 
