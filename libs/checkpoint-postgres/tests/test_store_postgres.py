@@ -59,6 +59,8 @@ def test_thread_sweeper_deletes_expired_rows(postgres_server):
 MODES = {
     "plain": {},
     "pool": {"pool_config": {"min_size": 1, "max_size": 1}},
+    # setup()'s plans and the writes after it on different pooled connections
+    "pool-of-many": {"pool_config": {"min_size": 4, "max_size": 10}},
     "pipeline": {"pipeline": True},
 }
 

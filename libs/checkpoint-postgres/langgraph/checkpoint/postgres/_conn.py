@@ -74,6 +74,19 @@ class Attempt:
         return effect is not Effect.ONCE
 
 
+# psycopg forgets its prepared statements when it reads the result of an ALTER
+# (or DROP, ROLLBACK), and deallocates them on the server at the end of its
+# next execute(). In pipeline mode it reads that result at a sync, once the
+# migrations are over, so the next execute() would prepare a statement that the
+# deallocation then drops while psycopg keeps using its name ("prepared
+# statement "_pg3_9" does not exist", on every later call). After each setup plan the
+# runner sends, on the same connection (on a pool, another one would leave
+# this one stale), an unprepared statement whose execute() runs that
+# deallocation instead (`prepare_flag` never prepares a statement without
+# parameters).
+SETTLE_PREPARED = "SELECT 1"
+
+
 def prepare_flag(step: Query | Execute) -> bool | None:
     """psycopg's choice (its prepare_threshold), except for statements without
     parameters: DDL and SETTLE_PREPARED gain nothing from it."""

@@ -24,6 +24,7 @@ import psycopg
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
 from langgraph.checkpoint.postgres._conn import (
     PIPELINE_SUPPORTED,
+    SETTLE_PREPARED,
     Attempt,
     Effect,
     MakeOwner,
@@ -144,15 +145,27 @@ class Runner:
                 raise library_error(self.name, self.tables, closed, self.conn) from closed
             yield self.conn
 
-    def run(self, make_plan: PlanFactory[T], effect: Effect, *, transaction: bool = True) -> T:
+    def run(
+        self,
+        make_plan: PlanFactory[T],
+        effect: Effect,
+        *,
+        transaction: bool = True,
+        settle_prepared: bool = False,
+    ) -> T:
         """Run the plan `make_plan` builds, with one more run from scratch on a
         new connection where `Attempt` allows it. Without `transaction`, an
-        autocommit connection runs the steps as they come."""
+        autocommit connection runs the steps as they come. `settle_prepared`
+        is for plans that run DDL (see `SETTLE_PREPARED`)."""
         for runs_left in (1, 0):
             with self.borrow() as conn:
                 attempt = Attempt(conn, transaction)
                 try:
-                    return self._run_on(conn, make_plan(), attempt, effect)
+                    result = self._run_on(conn, make_plan(), attempt, effect)
+                    if settle_prepared:
+                        with conn.cursor() as cur:
+                            cur.execute(SETTLE_PREPARED, prepare=False)
+                    return result
                 except psycopg.Error as exc:
                     ended = session_ended(conn, exc)
                     if (

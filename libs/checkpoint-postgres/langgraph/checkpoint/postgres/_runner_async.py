@@ -28,6 +28,7 @@ import psycopg
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
 from langgraph.checkpoint.postgres._conn import (
     PIPELINE_SUPPORTED,
+    SETTLE_PREPARED,
     Attempt,
     Effect,
     MakeOwner,
@@ -153,16 +154,26 @@ class AsyncRunner:
             yield self.conn
 
     async def run(
-        self, make_plan: PlanFactory[T], effect: Effect, *, transaction: bool = True
+        self,
+        make_plan: PlanFactory[T],
+        effect: Effect,
+        *,
+        transaction: bool = True,
+        settle_prepared: bool = False,
     ) -> T:
         """Run the plan `make_plan` builds, with one more run from scratch on a
         new connection where `Attempt` allows it. Without `transaction`, an
-        autocommit connection runs the steps as they come."""
+        autocommit connection runs the steps as they come. `settle_prepared`
+        is for plans that run DDL (see `SETTLE_PREPARED`)."""
         for runs_left in (1, 0):
             async with self.borrow() as conn:
                 attempt = Attempt(conn, transaction)
                 try:
-                    return await self._run_on(conn, make_plan(), attempt, effect)
+                    result = await self._run_on(conn, make_plan(), attempt, effect)
+                    if settle_prepared:
+                        async with conn.cursor() as cur:
+                            await cur.execute(SETTLE_PREPARED, prepare=False)
+                    return result
                 except psycopg.Error as exc:
                     ended = session_ended(conn, exc)
                     if (

@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 from langgraph.checkpoint.postgres._conn import STORE_TABLES, Effect, PlanFactory, connect_kwargs
-from langgraph.checkpoint.postgres._plans import settle_prepared_plan
 from langgraph.checkpoint.postgres._runner import Runner, RunnerOwner, opened
 from langgraph.store.base import Op, Result, TTLConfig
 from langgraph.store.base.batch import BaseStore
@@ -83,9 +82,7 @@ class StoreMethods(RunnerOwner, BasePostgresStore, BaseStore):
     def setup(self) -> None:
         """Create or migrate the tables. Idempotent."""
         for make_plan in self._setup_plan_factories():
-            self._runner.run(make_plan, Effect.REPEATABLE)
-        # After the migrations' DDL, once synced (see SETTLE_PREPARED).
-        self._runner.run(settle_prepared_plan, Effect.READ, transaction=False)
+            self._runner.run(make_plan, Effect.REPEATABLE, settle_prepared=True)
         self.is_setup = True
 
     def _run(self, make_plan: PlanFactory[T], effect: Effect, transaction: bool = True) -> T:

@@ -20,7 +20,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 from langgraph.checkpoint.postgres._conn import STORE_TABLES, Effect, PlanFactory, connect_kwargs
-from langgraph.checkpoint.postgres._plans import settle_prepared_plan
 from langgraph.checkpoint.postgres._runner_async import AsyncRunner, AsyncRunnerOwner, opened
 from langgraph.store.base import Op, Result, TTLConfig
 from langgraph.store.base.batch import AsyncBatchedBaseStore
@@ -92,9 +91,7 @@ class AsyncStoreMethods(AsyncRunnerOwner, BasePostgresStore, AsyncBatchedBaseSto
         """Create or migrate the tables. Idempotent."""
         self._bind_loop()  # async-only
         for make_plan in self._setup_plan_factories():
-            await self._runner.run(make_plan, Effect.REPEATABLE)
-        # After the migrations' DDL, once synced (see SETTLE_PREPARED).
-        await self._runner.run(settle_prepared_plan, Effect.READ, transaction=False)
+            await self._runner.run(make_plan, Effect.REPEATABLE, settle_prepared=True)
         self.is_setup = True
 
     async def _run(self, make_plan: PlanFactory[T], effect: Effect, transaction: bool = True) -> T:
