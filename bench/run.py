@@ -266,6 +266,16 @@ def main() -> None:
     parser.add_argument(
         "--cli", action="store_true", help="run the langgraph-checkpoint section (bench/cli.py)"
     )
+    parser.add_argument(
+        "--growth",
+        action="store_true",
+        help="run the growth section instead (bench/growth.py: one thread, plain vs compact)",
+    )
+    parser.add_argument(
+        "--retention",
+        action="store_true",
+        help="run the retention section instead (bench/retention.py: TTL sweep throughput)",
+    )
     args, rest = parser.parse_known_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -278,6 +288,16 @@ def main() -> None:
         import cli
 
         cli.main(rest)
+        return
+    if args.growth:
+        import growth
+
+        growth.main(rest, compare=args.compare, rounds=args.rounds)
+        return
+    if args.retention:
+        import retention
+
+        retention.main(rest, rounds=args.rounds)
         return
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

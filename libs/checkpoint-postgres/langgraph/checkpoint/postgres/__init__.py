@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.checkpoint.base.bridges import AsyncMethodsUnsupported
+from langgraph.checkpoint.base.retention import AsyncRetentionUnsupported
 from langgraph.checkpoint.postgres._saver import SaverMethods
 from langgraph.checkpoint.postgres.base import BasePostgresSaver
 
 __all__ = ["BasePostgresSaver", "PostgresSaver"]
 
 
-class PostgresSaver(AsyncMethodsUnsupported, SaverMethods):
+class PostgresSaver(AsyncRetentionUnsupported, SaverMethods):
     """Checkpoint saver on a psycopg connection or connection pool.
 
     With a single connection, calls from several threads are serialized by a

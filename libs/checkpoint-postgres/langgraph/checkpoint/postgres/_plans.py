@@ -13,7 +13,7 @@ JSONB containment (`metadata @> %s`), so filter keys never become SQL text.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from langgraph.checkpoint.base import (
@@ -34,6 +34,18 @@ from langgraph.checkpoint.base import (
     validated_thread_ids,
     writes_sort_key,
 )
+from langgraph.checkpoint.base.compact import (
+    DELTA_BASE_MISSING_MARK,
+    DELTA_TYPE,
+    DeltaCache,
+    DeltaRecord,
+    FullValue,
+    StoredList,
+    decode_record,
+    encode_list,
+    encode_record,
+    rebuild_list,
+)
 from langgraph.checkpoint.base.deletion import (
     THREAD_DELETED_MARK,
     deletion_watermark,
@@ -45,6 +57,7 @@ from langgraph.checkpoint.base.legacy import (
     needs_parent_sends,
 )
 from langgraph.checkpoint.base.plan import Execute, Plan, Query
+from langgraph.checkpoint.base.retention import RETENTION_TABLE
 from langgraph.checkpoint.serde.types import TASKS
 from psycopg.types.json import Jsonb
 
@@ -161,6 +174,81 @@ def _deletion_guard_plan() -> Plan[None]:
         )
 
 
+# Compact storage (base.compact): a delta blob (type DELTA_TYPE) extends the
+# blobs of its chain, versions of the same channel listed in its msgpack record
+# ([chain, items]; `lgc_delta_chain_v1` reads the chain). A trigger refuses a
+# delta whose chain is not all there, under the thread's shared advisory lock,
+# which every deletion takes exclusively: a saver whose cache is out of date
+# (another process deleted or pruned the thread) gets a marked error and
+# stores the value whole instead.
+DELTA_GUARD = "checkpoint_blobs_delta_guard_v1"
+DELTA_CHAIN_FUNCTION = """CREATE OR REPLACE FUNCTION lgc_delta_chain_v1(record bytea) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE STRICT AS $chain$
+DECLARE
+    pos int;
+    n int;
+    len int;
+    tag int;
+    chain text[] := '{}';
+BEGIN
+    -- a fixarray [chain, items]; get_byte counts from 0, substring from 1
+    tag := get_byte(record, 1);
+    IF tag BETWEEN 144 AND 159 THEN n := tag - 144; pos := 2;
+    ELSIF tag = 220 THEN n := get_byte(record, 2) * 256 + get_byte(record, 3); pos := 4;
+    ELSE RAISE EXCEPTION 'malformed delta record';
+    END IF;
+    FOR i IN 1..n LOOP
+        tag := get_byte(record, pos);
+        IF tag = 196 AND get_byte(record, pos + 1) = 16 THEN  -- a UUID's 16 bytes
+            chain := chain || encode(substring(record FROM pos + 3 FOR 16), 'hex')::uuid::text;
+            pos := pos + 18;
+            CONTINUE;
+        ELSIF tag BETWEEN 160 AND 191 THEN len := tag - 160; pos := pos + 1;
+        ELSIF tag = 217 THEN len := get_byte(record, pos + 1); pos := pos + 2;
+        ELSIF tag = 218 THEN len := get_byte(record, pos + 1) * 256 + get_byte(record, pos + 2);
+            pos := pos + 3;
+        ELSE RAISE EXCEPTION 'malformed delta record';
+        END IF;
+        chain := chain || convert_from(substring(record FROM pos + 1 FOR len), 'UTF8');
+        pos := pos + len;
+    END LOOP;
+    RETURN chain;
+END
+$chain$"""
+DELTA_GUARD_FUNCTION = f"""CREATE OR REPLACE FUNCTION {DELTA_GUARD}() RETURNS trigger
+LANGUAGE plpgsql AS $guard$
+DECLARE
+    chain text[] := lgc_delta_chain_v1(NEW.blob);
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared({THREAD_LOCK_CLASS}, hashtext(NEW.thread_id));
+    IF (SELECT count(*) FROM checkpoint_blobs b
+         WHERE b.thread_id = NEW.thread_id AND b.checkpoint_ns = NEW.checkpoint_ns
+           AND b.channel = NEW.channel AND b.version = ANY(chain) AND b.type <> 'empty')
+       < cardinality(chain) THEN
+        RAISE EXCEPTION USING MESSAGE = '{DELTA_BASE_MISSING_MARK}: ' || NEW.thread_id;
+    END IF;
+    RETURN NEW;
+END
+$guard$"""
+
+
+def _delta_guard_plan() -> Plan[None]:
+    """Create the delta guard unless it exists (as `_deletion_guard_plan`)."""
+    rows = yield Query(
+        "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname = %s "
+        "AND tgrelid = to_regclass('checkpoint_blobs')",
+        (DELTA_GUARD,),
+    )
+    if rows[0][0]:
+        return
+    yield Execute(DELTA_CHAIN_FUNCTION)
+    yield Execute(DELTA_GUARD_FUNCTION)
+    yield Execute(
+        f"CREATE TRIGGER {DELTA_GUARD} BEFORE INSERT ON checkpoint_blobs FOR EACH ROW "
+        f"WHEN (NEW.type = '{DELTA_TYPE}') EXECUTE FUNCTION {DELTA_GUARD}()"
+    )
+
+
 def setup_plan() -> Plan[None]:
     """Run the migrations not yet recorded, in one transaction, then make sure
     the deletion guard exists.
@@ -178,21 +266,7 @@ def setup_plan() -> Plan[None]:
         yield Execute(MIGRATIONS[version])
         yield Execute("INSERT INTO checkpoint_migrations (v) VALUES (%s)", (version,))
     yield from _deletion_guard_plan()
-
-
-# psycopg forgets its prepared statements when it reads the result of an ALTER
-# (or DROP, ROLLBACK), and deallocates them on the server at the end of its
-# next execute(). In pipeline mode it reads that result at a sync, once the
-# migrations are over, so the next execute() would prepare a statement that the
-# deallocation then drops while psycopg keeps using its name ("prepared
-# statement "_pg3_9" does not exist", on every later call). Setup ends with an
-# unprepared statement, whose execute() runs that deallocation instead (the
-# executors in _conn.py never prepare a statement without parameters).
-SETTLE_PREPARED = "SELECT 1"
-
-
-def settle_prepared_plan() -> Plan[None]:
-    yield Query(SETTLE_PREPARED)
+    yield from _delta_guard_plan()
 
 
 # -- writing -------------------------------------------------------------------
@@ -242,20 +316,35 @@ def prepare_put(
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
     new_versions: Mapping[str, Any],
-) -> tuple[Execute, RunnableConfig]:
-    """The single statement storing a checkpoint and its new channel values."""
+    cache: DeltaCache | None = None,
+) -> tuple[Execute, RunnableConfig, dict[str, StoredList]]:
+    """The single statement storing a checkpoint and its new channel values.
+    With a `cache` (compact mode), a new list value that extends what was last
+    stored is a delta blob; the cache entries to record once the statement
+    ran come third."""
     thread_id, ns, parent_id = config_location(config)
     values = checkpoint.get("channel_values", {})
     inline = {k: v for k, v in values.items() if _is_inline(v)}
     stored = {**checkpoint, "channel_values": inline}
     params: list[Any] = []
+    entries: dict[str, StoredList] = {}
     for channel, version in new_versions.items():
         # Inline values live in the checkpoint JSON; a channel with a version
         # but no value needs no row at all (it reads back absent), as the
         # reference writes it. Rows of type 'empty' from older writers still read.
         if channel in inline or channel not in values:
             continue
-        type_, blob = serde.dumps_typed(values[channel])
+        value = values[channel]
+        if cache is not None and type(value) is list:
+            encoded = encode_list(serde, value, cache.get(thread_id, ns, channel))
+            if (entry := encoded.stored_at(str(version))) is not None:
+                entries[channel] = entry
+            if encoded.record is not None:
+                type_, blob = DELTA_TYPE, encode_record(encoded.record)
+            else:
+                type_, blob = encoded.whole
+        else:
+            type_, blob = serde.dumps_typed(value)
         params += (thread_id, ns, channel, str(version), type_, blob)
     blob_count = len(params) // 6
     params += (
@@ -273,7 +362,7 @@ def prepare_put(
             "checkpoint_id": checkpoint["id"],
         }
     }
-    return Execute(_upsert_checkpoint_sql(blob_count), params), returned
+    return Execute(_upsert_checkpoint_sql(blob_count), params), returned, entries
 
 
 def put_plan(statement: Execute, returned: RunnableConfig) -> Plan[RunnableConfig]:
@@ -386,13 +475,63 @@ FROM checkpoints c
 """
 
 
+# (thread_id, checkpoint_ns, channel, version) -> (type, blob) of a chain link
+LinkBlobs = dict[tuple[str, str, str, str], tuple[str, bytes]]
+
+
+def _fetch_links(
+    serde: SerializerProtocol, placed: Iterable[tuple[str, str, Sequence[Sequence[bytes]] | None]]
+) -> Plan[LinkBlobs]:
+    """The blobs the delta blobs among `placed` ((thread_id, ns, blobs) of
+    rows) extend, in one statement, or none at all when there is no delta."""
+    keys = {
+        (thread_id, ns, channel.decode(), link)
+        for thread_id, ns, blobs in placed
+        for channel, type_, blob in blobs or ()
+        if type_ == DELTA_TYPE.encode()
+        for link in decode_record(blob).chain
+    }
+    if not keys:
+        return {}
+    threads, namespaces, channels, versions = (list(column) for column in zip(*sorted(keys)))
+    rows = yield Query(
+        "SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version, b.type, b.blob "
+        "FROM checkpoint_blobs b JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
+        "AS k(t, n, c, v) ON b.thread_id = k.t AND b.checkpoint_ns = k.n AND b.channel = k.c "
+        "AND b.version = k.v",
+        (threads, namespaces, channels, versions),
+    )
+    return {(row[0], row[1], row[2], row[3]): (row[4], row[5]) for row in rows}
+
+
+def _rebuild(
+    serde: SerializerProtocol, links: LinkBlobs, thread_id: str, ns: str, channel: str, blob: bytes
+) -> list[Any]:
+    """The value a delta blob stands for, from `links` (`_fetch_links`)."""
+    record = decode_record(blob)
+    found: dict[str, DeltaRecord | FullValue | None] = {}
+    for version in record.chain:
+        type_, link_blob = links.get((thread_id, ns, channel, version), ("empty", b""))
+        if type_ == DELTA_TYPE:
+            found[version] = decode_record(link_blob)
+        elif type_ != "empty":
+            found[version] = FullValue(functools.partial(serde.loads_typed, (type_, link_blob)))
+    where = f"thread {thread_id!r}, namespace {ns!r}, channel {channel!r}"
+    return rebuild_list(serde, record, found, where)
+
+
 def _decode_blobs(
-    serde: SerializerProtocol, blobs: Sequence[Sequence[bytes]] | None
+    serde: SerializerProtocol,
+    blobs: Sequence[Sequence[bytes]] | None,
+    rebuild: Callable[[str, bytes], list[Any]],
 ) -> dict[str, Any]:
+    """Channel values of blob rows; a delta blob through `rebuild(channel, blob)`."""
     values = {}
     for channel, type_, blob in blobs or ():
         type_text = type_.decode()
-        if type_text != "empty":
+        if type_text == DELTA_TYPE:
+            values[channel.decode()] = rebuild(channel.decode(), blob)
+        elif type_text != "empty":
             values[channel.decode()] = serde.loads_typed((type_text, blob or b""))
     return values
 
@@ -411,12 +550,13 @@ def _decode_writes(
     ]
 
 
-def _to_tuple(serde: SerializerProtocol, row: Sequence[Any]) -> CheckpointTuple:
+def _to_tuple(serde: SerializerProtocol, row: Sequence[Any], links: LinkBlobs) -> CheckpointTuple:
     thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs, writes, sends = row
     checkpoint = dict(checkpoint)
+    rebuild = functools.partial(_rebuild, serde, links, thread_id, ns)
     checkpoint["channel_values"] = {
         **(checkpoint.get("channel_values") or {}),
-        **_decode_blobs(serde, blobs),
+        **_decode_blobs(serde, blobs, rebuild),
     }
     if sends and needs_parent_sends(checkpoint, parent_id):
         decoded = [serde.loads_typed((type_.decode(), blob)) for type_, blob in sends]
@@ -430,7 +570,7 @@ def _to_tuple(serde: SerializerProtocol, row: Sequence[Any]) -> CheckpointTuple:
             }
         },
         checkpoint=checkpoint,  # type: ignore[arg-type]
-        metadata=metadata or {},
+        metadata=metadata or CheckpointMetadata(),
         parent_config=(
             {
                 "configurable": {
@@ -463,7 +603,10 @@ def get_tuple_plan(
             (thread_id, ns),
         )
     rows = yield query
-    return _to_tuple(serde, rows[0]) if rows else None
+    if not rows:
+        return None
+    links = yield from _fetch_links(serde, [(rows[0][0], rows[0][1], rows[0][6])])
+    return _to_tuple(serde, rows[0], links)
 
 
 class ListPages:
@@ -551,7 +694,8 @@ class ListPages:
         if self.remaining is not None:
             self.remaining -= len(rows)
             self.done = self.done or self.remaining <= 0
-        return [_to_tuple(self.serde, row) for row in rows]
+        links = yield from _fetch_links(self.serde, [(row[0], row[1], row[6]) for row in rows])
+        return [_to_tuple(self.serde, row, links) for row in rows]
 
 
 # Walks the ancestors of a checkpoint, each row carrying the channels still
@@ -602,11 +746,13 @@ def _delta_chain(
             "channels": list(channels),
         },
     )
+    links = yield from _fetch_links(serde, [(thread_id, ns, row[3]) for row in rows])
+    rebuild = functools.partial(_rebuild, serde, links, thread_id, ns)
     walk = DeltaHistoryWalk(channels)
     visited = []
     for ancestor_id, pending, inline, blobs, writes in rows:
         values = {k: v for k, v in (inline or {}).items() if k in pending}
-        values.update(_decode_blobs(serde, blobs))
+        values.update(_decode_blobs(serde, blobs, rebuild))
         walk.visit(values, _decode_writes(serde, writes))
         visited.append(ancestor_id)
     return walk, visited
@@ -631,6 +777,80 @@ def delta_history_plan(
     return walk.result()
 
 
+# -- converting a database ----------------------------------------------------------
+
+# Blobs decoded at a time while converting one thread (bounded memory).
+CONVERT_CHUNK = 20
+
+
+def threads_to_convert_plan(compact: bool) -> Plan[list[str]]:
+    """Every thread for `compact`; for expanding, only threads with delta blobs."""
+    if compact:
+        rows = yield Query("SELECT DISTINCT thread_id FROM checkpoints ORDER BY thread_id")
+    else:
+        rows = yield Query(
+            "SELECT DISTINCT thread_id FROM checkpoint_blobs WHERE type = %s ORDER BY thread_id",
+            (DELTA_TYPE,),
+        )
+    return [row[0] for row in rows]
+
+
+def convert_thread_plan(serde: SerializerProtocol, thread_id: str, compact: bool) -> Plan[int]:
+    """Rewrite one thread's blobs as a compact saver would have written them,
+    oldest version first (`compact`), or every delta blob whole; the number
+    of blobs rewritten. Running it again changes nothing. Holds the thread's
+    lock (as deletions do), so no delta is written meanwhile."""
+    yield from _lock_threads([thread_id])
+    series = yield Query(
+        "SELECT DISTINCT checkpoint_ns, channel FROM checkpoint_blobs WHERE thread_id = %s "
+        + ("" if compact else "AND type = %s"),
+        (thread_id,) if compact else (thread_id, DELTA_TYPE),
+    )
+    rewritten = 0
+    delta_type = DELTA_TYPE.encode()
+    for ns, channel in series:
+        cache = DeltaCache()
+        after = ""
+        while rows := (
+            yield Query(
+                "SELECT version, type, blob FROM checkpoint_blobs WHERE thread_id = %s "
+                "AND checkpoint_ns = %s AND channel = %s AND version > %s AND type <> 'empty' "
+                + ("" if compact else f"AND type = '{DELTA_TYPE}' ")
+                + "ORDER BY version LIMIT %s",
+                (thread_id, ns, channel, after, CONVERT_CHUNK),
+            )
+        ):
+            deltas = [(thread_id, ns, [(channel.encode(), delta_type, r[2])]) for r in rows]
+            links = yield from _fetch_links(
+                serde, [d for d, r in zip(deltas, rows) if r[1] == DELTA_TYPE]
+            )
+            for version, type_, blob in rows:
+                if type_ == DELTA_TYPE:
+                    value = _rebuild(serde, links, thread_id, ns, channel, blob)
+                else:
+                    value = serde.loads_typed((type_, blob))
+                new_type, new_blob = type_, blob
+                if not compact:
+                    new_type, new_blob = serde.dumps_typed(value)
+                elif type(value) is list:
+                    encoded = encode_list(serde, value, cache.get(thread_id, ns, channel))
+                    if (entry := encoded.stored_at(version)) is not None:
+                        cache.remember(thread_id, ns, {channel: entry})
+                    if encoded.record is not None:
+                        new_type, new_blob = DELTA_TYPE, encode_record(encoded.record)
+                    elif type_ == DELTA_TYPE:
+                        new_type, new_blob = encoded.whole
+                if (new_type, new_blob) != (type_, blob):
+                    yield Execute(
+                        "UPDATE checkpoint_blobs SET type = %s, blob = %s WHERE thread_id = %s "
+                        "AND checkpoint_ns = %s AND channel = %s AND version = %s",
+                        (new_type, new_blob, thread_id, ns, channel, version),
+                    )
+                    rewritten += 1
+            after = rows[-1][0]
+    return rewritten
+
+
 # -- deleting, copying, pruning --------------------------------------------------
 
 # Blobs no checkpoint of their thread references any more.
@@ -644,18 +864,69 @@ DELETE FROM checkpoint_blobs b
 """
 
 
+def _lock_threads(thread_ids: Iterable[str]) -> Plan[None]:
+    """The per-thread advisory locks a deletion takes (in one order: no
+    deadlock between deletions), so no delta blob is written meanwhile."""
+    for thread_id in sorted(set(thread_ids)):
+        yield Execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (THREAD_LOCK_CLASS, thread_id)
+        )
+
+
+# Delta blobs some checkpoint still references, with the versions their chains
+# run through that no checkpoint references any more (about to be deleted).
+_DELTAS_LOSING_LINKS = f"""
+SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version, b.blob
+  FROM checkpoint_blobs b
+ WHERE b.thread_id = ANY(%s) AND b.type = '{DELTA_TYPE}'
+   AND EXISTS (SELECT 1 FROM checkpoints c
+                WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+                  AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)
+   AND EXISTS (SELECT 1 FROM unnest(lgc_delta_chain_v1(b.blob)) AS link(version)
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM checkpoints c
+                     WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+                       AND c.checkpoint -> 'channel_versions' ->> b.channel = link.version))
+"""
+
+
+def _store_whole_losing_links(serde: SerializerProtocol, thread_ids: Sequence[str]) -> Plan[None]:
+    """After checkpoints were deleted, before their blobs are: rewrite whole
+    the delta blobs still in use whose chains run through blobs about to go
+    (rebuilt while the chain is still there)."""
+    exists = yield Query("SELECT to_regprocedure('lgc_delta_chain_v1(bytea)') IS NOT NULL")
+    if not exists[0][0]:  # set up before compact storage: no delta blobs
+        return
+    losing = yield Query(_DELTAS_LOSING_LINKS, (list(thread_ids),))
+    if not losing:
+        return
+    delta_type = DELTA_TYPE.encode()
+    links = yield from _fetch_links(
+        serde, [(t, n, [(c.encode(), delta_type, blob)]) for t, n, c, _, blob in losing]
+    )
+    for thread_id, ns, channel, version, blob in losing:
+        value = _rebuild(serde, links, thread_id, ns, channel, blob)
+        yield Execute(
+            "UPDATE checkpoint_blobs SET type = %s, blob = %s WHERE thread_id = %s "
+            "AND checkpoint_ns = %s AND channel = %s AND version = %s",
+            (*serde.dumps_typed(value), thread_id, ns, channel, version),
+        )
+
+
 def delete_thread_plan(thread_id: str) -> Plan[None]:
-    """Delete the thread and leave its tombstone (see `GUARD_TRIGGERS`). A
-    database set up before the guard existed has no tombstone table: the
-    thread is deleted all the same."""
+    """Delete the thread, its retention settings (`base.retention`) included,
+    and leave its tombstone (see `GUARD_TRIGGERS`). A database set up before
+    these tables existed lacks them: the thread is deleted all the same."""
     thread_id = validated_thread_id(thread_id)
     rows = yield Query(
         "SELECT pg_advisory_xact_lock(%s, hashtext(%s)) IS NULL, "
-        "to_regclass('checkpoint_tombstones') IS NOT NULL",
-        (THREAD_LOCK_CLASS, thread_id),
+        "to_regclass('checkpoint_tombstones') IS NOT NULL, to_regclass(%s) IS NOT NULL",
+        (THREAD_LOCK_CLASS, thread_id, RETENTION_TABLE),
     )
     for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes"):
         yield Execute(f"DELETE FROM {table} WHERE thread_id = %s", (thread_id,))
+    if rows[0][2]:
+        yield Execute(f"DELETE FROM {RETENTION_TABLE} WHERE thread_id = %s", (thread_id,))
     if rows[0][1]:
         yield Execute(
             "DELETE FROM checkpoint_tombstones WHERE deleted_before < %s",
@@ -668,10 +939,15 @@ def delete_thread_plan(thread_id: str) -> Plan[None]:
         )
 
 
-def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan[None]:
+def delete_for_runs_plan(serde: SerializerProtocol, run_ids: Sequence[str]) -> Plan[None]:
     run_ids = [str(r) for r in run_ids]
     if not run_ids:
         return
+    affected = yield Query(
+        "SELECT DISTINCT thread_id FROM checkpoints WHERE metadata ->> 'run_id' = ANY(%s)",
+        (run_ids,),
+    )
+    yield from _lock_threads(row[0] for row in affected)
     doomed = yield Query(
         "DELETE FROM checkpoints WHERE metadata ->> 'run_id' = ANY(%s) "
         "RETURNING thread_id, checkpoint_ns, checkpoint_id",
@@ -685,6 +961,7 @@ def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan[None]:
         "WHERE w.thread_id = d.t AND w.checkpoint_ns = d.n AND w.checkpoint_id = d.c",
         (threads, namespaces, ids),
     )
+    yield from _store_whole_losing_links(serde, sorted(set(threads)))
     yield Execute(DELETE_UNUSED_BLOBS, (sorted(set(threads)),))
 
 
@@ -702,10 +979,19 @@ def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan[None]
         "checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata",
         params,
     )
+    # A delta blob is inserted after the blobs of its chain (shorter chains
+    # first: rows inserted earlier by the statement are visible to the guard).
+    has_deltas = yield Query("SELECT to_regprocedure('lgc_delta_chain_v1(bytea)') IS NOT NULL")
+    order = (
+        f" ORDER BY CASE WHEN type = '{DELTA_TYPE}' THEN cardinality(lgc_delta_chain_v1(blob)) "
+        "ELSE 0 END"
+        if has_deltas[0][0]
+        else ""
+    )
     yield Execute(
         "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) "
-        "SELECT %s, checkpoint_ns, channel, version, type, blob FROM checkpoint_blobs WHERE thread_id = %s "
-        "ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING",
+        "SELECT %s, checkpoint_ns, channel, version, type, blob FROM checkpoint_blobs WHERE thread_id = %s"
+        f"{order} ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING",
         params,
     )
     yield Execute(
@@ -730,6 +1016,7 @@ def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: s
         for thread_id in thread_ids:
             yield from delete_thread_plan(thread_id)
         return
+    yield from _lock_threads(thread_ids)
     for thread_id in thread_ids:
         latest_rows = yield Query(
             "SELECT DISTINCT ON (c.checkpoint_ns) c.checkpoint_ns, c.checkpoint_id, c.metadata, "
@@ -766,4 +1053,5 @@ def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: s
                 "WHERE thread_id = %s AND checkpoint_ns = %s AND NOT (parent_checkpoint_id = ANY(%s))",
                 (thread_id, ns, keep),
             )
+    yield from _store_whole_losing_links(serde, thread_ids)
     yield Execute(DELETE_UNUSED_BLOBS, (thread_ids,))

@@ -7,6 +7,7 @@ one of `PostgresSaver`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -20,9 +21,23 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
     RunnableConfig,
     SerializerProtocol,
+    config_location,
 )
+from langgraph.checkpoint.base.compact import DeltaCache, is_missing_base
 from langgraph.checkpoint.base.plan import Execute, Plan
+from langgraph.checkpoint.base.retention import (
+    CheckpointTTLConfig,
+    ReadRefreshMemo,
+    Retention,
+    SweepPlanner,
+    SweepReport,
+    ThreadSweeperMethods,
+    run_sweep_step,
+    validated_prune,
+    validated_ttl,
+)
 from langgraph.checkpoint.postgres import _plans as plans
+from langgraph.checkpoint.postgres import _retention as retention
 from langgraph.checkpoint.postgres._conn import (
     CHECKPOINT_TABLES,
     Effect,
@@ -38,7 +53,7 @@ from typing_extensions import Self
 T = TypeVar("T")
 
 
-class SaverMethods(RunnerOwner, BasePostgresSaver):
+class SaverMethods(ThreadSweeperMethods, RunnerOwner, BasePostgresSaver):
     """What `AsyncPostgresSaver` does, on its runner."""
 
     # How `put` stores a checkpoint: one upsert, repeatable, outside a
@@ -51,8 +66,21 @@ class SaverMethods(RunnerOwner, BasePostgresSaver):
         conn: Connection | ConnectionPool,
         pipe: Pipeline | None = None,
         serde: SerializerProtocol | None = None,
+        *,
+        ttl: CheckpointTTLConfig | Retention | None = None,
+        compact: bool = False,
     ) -> None:
         super().__init__(serde=serde)
+        # Compact storage (base.compact): what this saver last stored per
+        # channel, so a list that grew is stored as what was appended. It
+        # needs this class's put (the shallow savers keep no history).
+        if compact and type(self)._put_plan is not SaverMethods._put_plan:
+            raise ValueError(f"{type(self).__name__} has no compact mode")
+        self.delta_cache = DeltaCache() if compact else None
+        # Retention (base.retention): what `sweep_ttl` removes, and the memo
+        # that keeps read refreshes to one write per thread per tenth of its TTL.
+        self.ttl = validated_ttl(ttl)
+        self._reads = ReadRefreshMemo(self.ttl.refresh_interval_seconds) if self.ttl else None
         if isinstance(conn, ConnectionPool) and pipe is not None:
             raise ValueError("pipeline mode needs a single connection, not an ConnectionPool")
         self._runner = Runner(
@@ -68,17 +96,24 @@ class SaverMethods(RunnerOwner, BasePostgresSaver):
         pipeline: bool = False,
         serde: SerializerProtocol | None = None,
         prepare_threshold: int | None = 0,
+        ttl: CheckpointTTLConfig | None = None,
+        compact: bool = False,
     ) -> Iterator[Self]:
         """A saver on a new connection to `conn_string`, closed on exit.
 
         The saver owns this connection: if the server drops it, the next call
         opens a new one. `prepare_threshold` goes to psycopg: after how many
         runs a statement is prepared on the server (0: at once); behind
-        PgBouncer in transaction mode, pass None (never prepare).
+        PgBouncer in transaction mode, pass None (never prepare). A TTL
+        sweeper left running is stopped on exit.
         """
         settings = connect_kwargs(prepare_threshold)
-        with opened(conn_string, settings, pipeline, partial(cls, serde=serde)) as saver:
-            yield saver
+        make = partial(cls, serde=serde, ttl=ttl, compact=compact)
+        with opened(conn_string, settings, pipeline, make) as saver:
+            try:
+                yield saver
+            finally:
+                saver.stop_ttl_sweeper()
 
     def _put_plan(self, statement: Execute, returned: RunnableConfig) -> Plan[RunnableConfig]:
         return plans.put_plan(statement, returned)
@@ -90,14 +125,16 @@ class SaverMethods(RunnerOwner, BasePostgresSaver):
     def setup(self) -> None:
         """Create the tables or run the migrations they miss. Idempotent, and safe
         from several processes at once (an advisory lock serializes them)."""
-        self._run(plans.setup_plan, Effect.REPEATABLE)
-        # After the migrations' DDL, once synced (see SETTLE_PREPARED).
-        self._run(plans.settle_prepared_plan, Effect.READ, transaction=False)
+        for make_plan in (plans.setup_plan, retention.setup_plan):
+            self._runner.run(make_plan, Effect.REPEATABLE, settle_prepared=True)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self._run(
+        found = self._run(
             lambda: plans.get_tuple_plan(self.serde, config), Effect.READ, transaction=False
         )
+        if found is not None:
+            self._record_read(config)
+        return found
 
     def list(
         self,
@@ -110,8 +147,12 @@ class SaverMethods(RunnerOwner, BasePostgresSaver):
         # Page by page, each page its own read (a keyset page read again after
         # a fault is the same page), yielded before the next is fetched.
         pages = plans.ListPages(self.serde, config, filter, before, limit)
+        unrecorded = config is not None
         while not pages.done:
             items = self._run(pages.next_plan, Effect.READ, transaction=False)
+            if items and unrecorded:
+                unrecorded = False
+                self._record_read(config)
             yield from items
 
     def put(
@@ -121,14 +162,36 @@ class SaverMethods(RunnerOwner, BasePostgresSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        statement, returned = plans.prepare_put(
-            self.serde, config, checkpoint, metadata, new_versions
+        try:
+            return self._put_once(config, checkpoint, metadata, new_versions)
+        except Exception as exc:
+            if self.delta_cache is None or not is_missing_base(exc):
+                raise
+        # A delta on a base another process deleted: forget it, store whole.
+        thread_id, ns, _ = config_location(config)
+        self.delta_cache.forget(thread_id, ns)
+        return self._put_once(config, checkpoint, metadata, new_versions)
+
+    def _put_once(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        statement, returned, stored = plans.prepare_put(
+            self.serde, config, checkpoint, metadata, new_versions, self.delta_cache
         )
-        return self._run(
+        done = self._run(
             lambda: self._put_plan(statement, returned),
             self._put_effect,
             transaction=self._put_in_transaction,
         )
+        if self.delta_cache is not None:
+            # Only now: a failed put must leave no entry pointing at nothing.
+            thread_id, ns, _ = config_location(config)
+            self.delta_cache.remember(thread_id, ns, stored)
+        return done
 
     def put_writes(
         self,
@@ -142,18 +205,36 @@ class SaverMethods(RunnerOwner, BasePostgresSaver):
 
     def delete_thread(self, thread_id: str) -> None:
         self._run(lambda: plans.delete_thread_plan(thread_id), Effect.ONCE)
+        self._forget_threads([thread_id])
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        self._run(lambda: plans.delete_for_runs_plan(run_ids), Effect.ONCE)
+        self._run(lambda: plans.delete_for_runs_plan(self.serde, run_ids), Effect.ONCE)
+        if self.delta_cache is not None:  # rows of any thread may be gone or rewritten
+            self.delta_cache.clear()
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         # Upserts only: a second run after a commit it did not hear of adds nothing.
         self._run(
             lambda: plans.copy_thread_plan(source_thread_id, target_thread_id), Effect.REPEATABLE
         )
+        self._forget_threads([target_thread_id])
 
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        self._run(lambda: plans.prune_plan(self.serde, thread_ids, strategy), Effect.ONCE)
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int | None = None
+    ) -> None:
+        """Drop old checkpoints: all but what each namespace's latest needs
+        ("keep_latest"), all but the `keep` newest and what they need
+        ("keep_last"), or the whole threads ("delete")."""
+        if validated_prune(strategy, keep) == "keep_last":
+            make_plan = partial(retention.keep_last_plan, self.serde, thread_ids, keep)  # type: ignore[arg-type]
+        else:
+            make_plan = partial(plans.prune_plan, self.serde, thread_ids, strategy)
+        self._run(make_plan, Effect.ONCE)
+        self._forget_threads(thread_ids)
+
+    def _forget_threads(self, thread_ids: Sequence[str]) -> None:
+        if self.delta_cache is not None:
+            self.delta_cache.forget_threads(thread_ids)
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
@@ -163,3 +244,53 @@ class SaverMethods(RunnerOwner, BasePostgresSaver):
             Effect.READ,
             transaction=False,
         )
+
+    # -- retention (base.retention) ---------------------------------------------
+
+    def _record_read(self, config: RunnableConfig | None) -> None:
+        """With `refresh_on_read`, note that the config's thread was read (at
+        most once per tenth of the TTL per thread in this process)."""
+        if self._reads is None or not self.ttl or not self.ttl.refresh_on_read:
+            return
+        thread_id = config_location(config or {})[0]
+        if not self._reads.due(thread_id):
+            return
+        try:
+            self._run(
+                lambda: retention.refresh_plan(thread_id), Effect.REPEATABLE, transaction=False
+            )
+        except BaseException:
+            self._reads.forget(thread_id)
+            raise
+
+    def set_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
+        """Give one thread its own TTL in minutes, or None to keep it forever
+        (never expired, never trimmed by `keep_last`)."""
+        self._run(
+            lambda: retention.set_thread_ttl_plan(thread_id, minutes),
+            Effect.REPEATABLE,
+            transaction=False,
+        )
+
+    def get_thread_ttl(self, thread_id: str) -> float | None:
+        """The thread's TTL in minutes: its own, else the default; None when it
+        is kept forever (or there is no default)."""
+        default = self.ttl.default_ttl if self.ttl else None
+        return self._run(
+            lambda: retention.get_thread_ttl_plan(thread_id, default),
+            Effect.READ,
+            transaction=False,
+        )
+
+    def sweep_ttl(self) -> SweepReport:
+        """Remove what the retention settings say has expired, in batches that
+        are each one short transaction; returns what was removed. A batch
+        checks its threads again, so running it twice (after a fault) or
+        beside another sweeper removes nothing more."""
+        planner = SweepPlanner(retention.RetentionPlans(self.serde), self.ttl or Retention())
+        for step in planner.steps():
+            started = time.monotonic()
+            effect = Effect.REPEATABLE if step.writes else Effect.READ
+            result = self._run(step.make, effect, transaction=step.writes)
+            run_sweep_step(step, planner.report, result, time.monotonic() - started)
+        return planner.report

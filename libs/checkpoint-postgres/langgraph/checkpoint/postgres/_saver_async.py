@@ -11,11 +11,14 @@ one of `PostgresSaver`.
 # async-to-sync: rename adelete_thread=delete_thread adelete_for_runs=delete_for_runs
 # async-to-sync: rename acopy_thread=copy_thread aprune=prune
 # async-to-sync: rename aget_delta_channel_history=get_delta_channel_history
+# async-to-sync: rename aset_thread_ttl=set_thread_ttl aget_thread_ttl=get_thread_ttl
+# async-to-sync: rename asweep_ttl=sweep_ttl TaskSweeperMethods=ThreadSweeperMethods
 
 from __future__ import annotations
 
 import asyncio  # async-only
 import contextlib  # async-only
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -29,9 +32,23 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
     RunnableConfig,
     SerializerProtocol,
+    config_location,
 )
+from langgraph.checkpoint.base.compact import DeltaCache, is_missing_base
 from langgraph.checkpoint.base.plan import Execute, Plan
+from langgraph.checkpoint.base.retention import (
+    CheckpointTTLConfig,
+    ReadRefreshMemo,
+    Retention,
+    SweepPlanner,
+    SweepReport,
+    TaskSweeperMethods,
+    run_sweep_step,
+    validated_prune,
+    validated_ttl,
+)
 from langgraph.checkpoint.postgres import _plans as plans
+from langgraph.checkpoint.postgres import _retention as retention
 from langgraph.checkpoint.postgres._conn import (
     CHECKPOINT_TABLES,
     Effect,
@@ -47,7 +64,7 @@ from typing_extensions import Self
 T = TypeVar("T")
 
 
-class AsyncSaverMethods(AsyncRunnerOwner, BasePostgresSaver):
+class AsyncSaverMethods(TaskSweeperMethods, AsyncRunnerOwner, BasePostgresSaver):
     """What `AsyncPostgresSaver` does, on its runner."""
 
     # How `aput` stores a checkpoint: one upsert, repeatable, outside a
@@ -61,8 +78,21 @@ class AsyncSaverMethods(AsyncRunnerOwner, BasePostgresSaver):
         conn: AsyncConnection | AsyncConnectionPool,
         pipe: AsyncPipeline | None = None,
         serde: SerializerProtocol | None = None,
+        *,
+        ttl: CheckpointTTLConfig | Retention | None = None,
+        compact: bool = False,
     ) -> None:
         super().__init__(serde=serde)
+        # Compact storage (base.compact): what this saver last stored per
+        # channel, so a list that grew is stored as what was appended. It
+        # needs this class's put (the shallow savers keep no history).
+        if compact and type(self)._put_plan is not AsyncSaverMethods._put_plan:
+            raise ValueError(f"{type(self).__name__} has no compact mode")
+        self.delta_cache = DeltaCache() if compact else None
+        # Retention (base.retention): what `sweep_ttl` removes, and the memo
+        # that keeps read refreshes to one write per thread per tenth of its TTL.
+        self.ttl = validated_ttl(ttl)
+        self._reads = ReadRefreshMemo(self.ttl.refresh_interval_seconds) if self.ttl else None
         if isinstance(conn, AsyncConnectionPool) and pipe is not None:
             raise ValueError("pipeline mode needs a single connection, not an AsyncConnectionPool")
         self._runner = AsyncRunner(
@@ -80,17 +110,24 @@ class AsyncSaverMethods(AsyncRunnerOwner, BasePostgresSaver):
         pipeline: bool = False,
         serde: SerializerProtocol | None = None,
         prepare_threshold: int | None = 0,
+        ttl: CheckpointTTLConfig | None = None,
+        compact: bool = False,
     ) -> AsyncIterator[Self]:
         """A saver on a new connection to `conn_string`, closed on exit.
 
         The saver owns this connection: if the server drops it, the next call
         opens a new one. `prepare_threshold` goes to psycopg: after how many
         runs a statement is prepared on the server (0: at once); behind
-        PgBouncer in transaction mode, pass None (never prepare).
+        PgBouncer in transaction mode, pass None (never prepare). A TTL
+        sweeper left running is stopped on exit.
         """
         settings = connect_kwargs(prepare_threshold)
-        async with opened(conn_string, settings, pipeline, partial(cls, serde=serde)) as saver:
-            yield saver
+        make = partial(cls, serde=serde, ttl=ttl, compact=compact)
+        async with opened(conn_string, settings, pipeline, make) as saver:
+            try:
+                yield saver
+            finally:
+                await saver.stop_ttl_sweeper()
 
     def _put_plan(self, statement: Execute, returned: RunnableConfig) -> Plan[RunnableConfig]:
         return plans.put_plan(statement, returned)
@@ -105,14 +142,16 @@ class AsyncSaverMethods(AsyncRunnerOwner, BasePostgresSaver):
     async def setup(self) -> None:
         """Create the tables or run the migrations they miss. Idempotent, and safe
         from several processes at once (an advisory lock serializes them)."""
-        await self._run(plans.setup_plan, Effect.REPEATABLE)
-        # After the migrations' DDL, once synced (see SETTLE_PREPARED).
-        await self._run(plans.settle_prepared_plan, Effect.READ, transaction=False)
+        for make_plan in (plans.setup_plan, retention.setup_plan):
+            await self._runner.run(make_plan, Effect.REPEATABLE, settle_prepared=True)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return await self._run(
+        found = await self._run(
             lambda: plans.get_tuple_plan(self.serde, config), Effect.READ, transaction=False
         )
+        if found is not None:
+            await self._record_read(config)
+        return found
 
     async def alist(
         self,
@@ -125,8 +164,12 @@ class AsyncSaverMethods(AsyncRunnerOwner, BasePostgresSaver):
         # Page by page, each page its own read (a keyset page read again after
         # a fault is the same page), yielded before the next is fetched.
         pages = plans.ListPages(self.serde, config, filter, before, limit)
+        unrecorded = config is not None
         while not pages.done:
             items = await self._run(pages.next_plan, Effect.READ, transaction=False)
+            if items and unrecorded:
+                unrecorded = False
+                await self._record_read(config)
             for item in items:  # sync: yield from items
                 yield item  # async-only
 
@@ -137,14 +180,36 @@ class AsyncSaverMethods(AsyncRunnerOwner, BasePostgresSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        statement, returned = plans.prepare_put(
-            self.serde, config, checkpoint, metadata, new_versions
+        try:
+            return await self._put_once(config, checkpoint, metadata, new_versions)
+        except Exception as exc:
+            if self.delta_cache is None or not is_missing_base(exc):
+                raise
+        # A delta on a base another process deleted: forget it, store whole.
+        thread_id, ns, _ = config_location(config)
+        self.delta_cache.forget(thread_id, ns)
+        return await self._put_once(config, checkpoint, metadata, new_versions)
+
+    async def _put_once(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        statement, returned, stored = plans.prepare_put(
+            self.serde, config, checkpoint, metadata, new_versions, self.delta_cache
         )
-        return await self._run(
+        done = await self._run(
             lambda: self._put_plan(statement, returned),
             self._put_effect,
             transaction=self._put_in_transaction,
         )
+        if self.delta_cache is not None:
+            # Only now: a failed put must leave no entry pointing at nothing.
+            thread_id, ns, _ = config_location(config)
+            self.delta_cache.remember(thread_id, ns, stored)
+        return done
 
     async def aput_writes(
         self,
@@ -160,18 +225,36 @@ class AsyncSaverMethods(AsyncRunnerOwner, BasePostgresSaver):
 
     async def adelete_thread(self, thread_id: str) -> None:
         await self._run(lambda: plans.delete_thread_plan(thread_id), Effect.ONCE)
+        self._forget_threads([thread_id])
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        await self._run(lambda: plans.delete_for_runs_plan(run_ids), Effect.ONCE)
+        await self._run(lambda: plans.delete_for_runs_plan(self.serde, run_ids), Effect.ONCE)
+        if self.delta_cache is not None:  # rows of any thread may be gone or rewritten
+            self.delta_cache.clear()
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         # Upserts only: a second run after a commit it did not hear of adds nothing.
         await self._run(
             lambda: plans.copy_thread_plan(source_thread_id, target_thread_id), Effect.REPEATABLE
         )
+        self._forget_threads([target_thread_id])
 
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        await self._run(lambda: plans.prune_plan(self.serde, thread_ids, strategy), Effect.ONCE)
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int | None = None
+    ) -> None:
+        """Drop old checkpoints: all but what each namespace's latest needs
+        ("keep_latest"), all but the `keep` newest and what they need
+        ("keep_last"), or the whole threads ("delete")."""
+        if validated_prune(strategy, keep) == "keep_last":
+            make_plan = partial(retention.keep_last_plan, self.serde, thread_ids, keep)  # type: ignore[arg-type]
+        else:
+            make_plan = partial(plans.prune_plan, self.serde, thread_ids, strategy)
+        await self._run(make_plan, Effect.ONCE)
+        self._forget_threads(thread_ids)
+
+    def _forget_threads(self, thread_ids: Sequence[str]) -> None:
+        if self.delta_cache is not None:
+            self.delta_cache.forget_threads(thread_ids)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
@@ -181,3 +264,53 @@ class AsyncSaverMethods(AsyncRunnerOwner, BasePostgresSaver):
             Effect.READ,
             transaction=False,
         )
+
+    # -- retention (base.retention) ---------------------------------------------
+
+    async def _record_read(self, config: RunnableConfig | None) -> None:
+        """With `refresh_on_read`, note that the config's thread was read (at
+        most once per tenth of the TTL per thread in this process)."""
+        if self._reads is None or not self.ttl or not self.ttl.refresh_on_read:
+            return
+        thread_id = config_location(config or {})[0]
+        if not self._reads.due(thread_id):
+            return
+        try:
+            await self._run(
+                lambda: retention.refresh_plan(thread_id), Effect.REPEATABLE, transaction=False
+            )
+        except BaseException:
+            self._reads.forget(thread_id)
+            raise
+
+    async def aset_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
+        """Give one thread its own TTL in minutes, or None to keep it forever
+        (never expired, never trimmed by `keep_last`)."""
+        await self._run(
+            lambda: retention.set_thread_ttl_plan(thread_id, minutes),
+            Effect.REPEATABLE,
+            transaction=False,
+        )
+
+    async def aget_thread_ttl(self, thread_id: str) -> float | None:
+        """The thread's TTL in minutes: its own, else the default; None when it
+        is kept forever (or there is no default)."""
+        default = self.ttl.default_ttl if self.ttl else None
+        return await self._run(
+            lambda: retention.get_thread_ttl_plan(thread_id, default),
+            Effect.READ,
+            transaction=False,
+        )
+
+    async def asweep_ttl(self) -> SweepReport:
+        """Remove what the retention settings say has expired, in batches that
+        are each one short transaction; returns what was removed. A batch
+        checks its threads again, so running it twice (after a fault) or
+        beside another sweeper removes nothing more."""
+        planner = SweepPlanner(retention.RetentionPlans(self.serde), self.ttl or Retention())
+        for step in planner.steps():
+            started = time.monotonic()
+            effect = Effect.REPEATABLE if step.writes else Effect.READ
+            result = await self._run(step.make, effect, transaction=step.writes)
+            run_sweep_step(step, planner.report, result, time.monotonic() - started)
+        return planner.report

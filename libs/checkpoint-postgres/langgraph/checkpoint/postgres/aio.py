@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.checkpoint.base.bridges import SyncMethodsViaLoop
+from langgraph.checkpoint.base.retention import SyncRetentionViaLoop
 from langgraph.checkpoint.postgres._saver_async import AsyncSaverMethods
 
 __all__ = ["AsyncPostgresSaver"]
 
 
-class AsyncPostgresSaver(SyncMethodsViaLoop, AsyncSaverMethods):
+class AsyncPostgresSaver(SyncRetentionViaLoop, AsyncSaverMethods):
     """Checkpoint saver on a psycopg `AsyncConnection` or `AsyncConnectionPool`.
 
     Connection faults are handled as in `PostgresSaver`: a call cut off by a

@@ -34,7 +34,7 @@ from langgraph.checkpoint.base import (
     get_checkpoint_id,
     get_checkpoint_metadata,
 )
-from langgraph.checkpoint.base.bridges import AsyncMethodsUnsupported
+from langgraph.checkpoint.base.retention import AsyncRetentionUnsupported, CheckpointTTLConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite._connection import BUSY_TIMEOUT_MS, Synchronous
 from langgraph.checkpoint.sqlite._runner import retry_busy
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 
-class SqliteSaver(AsyncMethodsUnsupported, SaverCore):
+class SqliteSaver(AsyncRetentionUnsupported, SaverCore):
     """Checkpoint saver on a `sqlite3.Connection`.
 
     Safe to share between threads when the connection was opened with
@@ -72,12 +72,22 @@ class SqliteSaver(AsyncMethodsUnsupported, SaverCore):
     @classmethod
     @contextmanager
     def from_conn_string(
-        cls, conn_string: str, *, synchronous: Synchronous | None = "NORMAL"
+        cls,
+        conn_string: str,
+        *,
+        synchronous: Synchronous | None = "NORMAL",
+        compact: bool = False,
+        ttl: CheckpointTTLConfig | None = None,
     ) -> Iterator[SqliteSaver]:
-        """A saver on a new connection to `conn_string` (a path or ":memory:"), closed on exit."""
+        """A saver on a new connection to `conn_string` (a path or ":memory:"), closed on exit
+        (its TTL sweeper, if started, is stopped first)."""
         conn = sqlite3.connect(conn_string, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            yield cls(conn, synchronous=synchronous)
+            saver = cls(conn, synchronous=synchronous, compact=compact, ttl=ttl)
+            try:
+                yield saver
+            finally:
+                saver.stop_ttl_sweeper()
         finally:
             conn.close()
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import ormsgpack
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
     Checkpoint,
@@ -42,12 +43,29 @@ from langgraph.checkpoint.base import (
     validated_thread_ids,
     writes_sort_key,
 )
+from langgraph.checkpoint.base.compact import (
+    COMPACT_ROW_TYPE,
+    COMPRESS_ABOVE,
+    BrokenChainError,
+    DeltaCache,
+    DeltaRecord,
+    FullValue,
+    StoredList,
+    compress,
+    decode_record,
+    decompress,
+    encode_list,
+    encode_record,
+    list_channels,
+    rebuild_list,
+)
 from langgraph.checkpoint.base.deletion import (
     THREAD_DELETED_MARK,
     deletion_watermark,
     expired_watermarks_before,
 )
 from langgraph.checkpoint.base.plan import Execute, ExecuteMany, Plan, Query
+from langgraph.checkpoint.base.retention import RETENTION_TABLE
 
 # -- schema ------------------------------------------------------------------
 
@@ -154,12 +172,197 @@ def load_metadata(raw: bytes | str | None) -> CheckpointMetadata:
     return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
 
 
-@dataclass(frozen=True, slots=True)
+# -- compact rows --------------------------------------------------------------
+#
+# A compact row (type COMPACT_ROW_TYPE) is msgpack of
+#     [base type, base bytes, {channel: delta record bytes}, compression]
+# where base is the checkpoint, serialized by the saver's serializer, without
+# the delta-stored channel values (compressed when large: `compress`), and
+# each record (base.compact) lists the checkpoint ids of the rows its chain
+# runs through. A reader takes one channel's record out of the map without
+# deserializing anything else. In compact mode a large checkpoint without
+# deltas (a full snapshot) is a compact row too, for the compression.
+
+CompactRow = tuple[tuple[str, bytes], dict[str, bytes]]
+
+
+def pack_compact_row(base: tuple[str, bytes], records: Mapping[str, bytes]) -> bytes:
+    codec, base_bytes = compress(base[1])
+    return ormsgpack.packb([base[0], base_bytes, dict(records), codec])
+
+
+def unpack_compact_row(blob: bytes) -> CompactRow:
+    base_type, base_bytes, records, codec = ormsgpack.unpackb(blob)
+    return (base_type, decompress(codec, base_bytes)), records
+
+
+def _chain_link(
+    serde: SerializerProtocol, type_: str, blob: bytes, channel: str
+) -> DeltaRecord | FullValue:
+    """What one row stores for `channel`: a delta record, or the whole value."""
+    if type_ == COMPACT_ROW_TYPE:
+        base, records = unpack_compact_row(blob)
+        if channel in records:
+            return decode_record(records[channel])
+    else:
+        base = (type_, blob)
+
+    def load() -> list[Any]:
+        values = serde.loads_typed(base).get("channel_values", {})
+        if channel not in values:
+            raise BrokenChainError(
+                f"a delta of channel {channel!r} extends a checkpoint without it"
+            )
+        return values[channel]
+
+    return FullValue(load)
+
+
+def _link_query(keys: Iterable[tuple[str, str, str]]) -> Query:
+    return Query(
+        f"SELECT thread_id, checkpoint_ns, checkpoint_id, type, checkpoint FROM checkpoints "
+        f"WHERE {_KEY_IN_JSON}",
+        [json_list(sorted(set(keys)))],
+    )
+
+
+def load_checkpoints(
+    serde: SerializerProtocol, rows: Sequence[tuple[str, str, str, str, bytes]]
+) -> Plan[list[Checkpoint]]:
+    """Decode `(thread_id, ns, checkpoint_id, type, blob)` rows, compact ones
+    rebuilt from their chains, whose rows (those not among `rows`) are read in
+    one statement."""
+    known = {(row[0], row[1], row[2]): (row[3], row[4]) for row in rows}
+    unpacked: dict[tuple[str, str, str], CompactRow] = {}
+    needed: set[tuple[str, str, str]] = set()
+    for thread_id, ns, checkpoint_id, type_, blob in rows:
+        if type_ != COMPACT_ROW_TYPE:
+            continue
+        unpacked[(thread_id, ns, checkpoint_id)] = compact = unpack_compact_row(blob)
+        for record in compact[1].values():
+            needed.update((thread_id, ns, link) for link in decode_record(record).chain)
+    if needed - known.keys():
+        for thread_id, ns, checkpoint_id, type_, blob in (yield _link_query(needed - known.keys())):
+            known[(thread_id, ns, checkpoint_id)] = (type_, blob)
+    decoded: list[Checkpoint] = []
+    for thread_id, ns, checkpoint_id, type_, blob in rows:
+        key = (thread_id, ns, checkpoint_id)
+        if key not in unpacked:
+            decoded.append(serde.loads_typed((type_, blob)))
+            continue
+        base, records = unpacked[key]
+        checkpoint = serde.loads_typed(base)
+        for channel, record_bytes in records.items():
+            checkpoint["channel_values"][channel] = _rebuild(
+                serde, known, thread_id, ns, channel, decode_record(record_bytes)
+            )
+        decoded.append(checkpoint)
+    return decoded
+
+
+def _rebuild(
+    serde: SerializerProtocol,
+    rows: Mapping[tuple[str, str, str], tuple[str, bytes]],
+    thread_id: str,
+    ns: str,
+    channel: str,
+    record: DeltaRecord,
+) -> list[Any]:
+    links: dict[str, DeltaRecord | FullValue | None] = {}
+    for link in record.chain:
+        if (thread_id, ns, link) in rows:
+            type_, blob = rows[(thread_id, ns, link)]
+            links[link] = _chain_link(serde, type_, blob, channel)
+    where = f"thread {thread_id!r}, namespace {ns!r}, channel {channel!r}"
+    return rebuild_list(serde, record, links, where)
+
+
+def stored_channels(serde: SerializerProtocol, type_: str, blob: bytes) -> set[str]:
+    """The channels a row holds a value of (whole or as a delta)."""
+    if type_ != COMPACT_ROW_TYPE:
+        return set(serde.loads_typed((type_, blob)).get("channel_values", {}))
+    base, records = unpack_compact_row(blob)
+    return set(serde.loads_typed(base).get("channel_values", {})) | set(records)
+
+
+# -- writing ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
 class PreparedPut:
-    """A checkpoint serialized and ready to insert."""
+    """A checkpoint serialized and ready to insert.
+
+    In compact mode `links` are the rows its delta records extend; `put_plan`
+    checks they still exist in its transaction and otherwise stores the
+    checkpoint whole (`serialize_whole`). `remember()`, called once the put
+    returned, records what was stored in the saver's cache, so a failed put
+    leaves no entry.
+    """
 
     config: RunnableConfig
     row: tuple[Any, ...]
+    cache: DeltaCache | None = None
+    links: tuple[str, ...] = ()
+    stored: dict[str, StoredList] = field(default_factory=dict)
+    serialize_whole: Callable[[], tuple[str, bytes]] | None = None
+
+    def whole_row(self) -> tuple[Any, ...]:
+        """The row storing every value whole (and the cache entries to match)."""
+        assert self.serialize_whole is not None
+        self.stored = {channel: replace(entry, chain=()) for channel, entry in self.stored.items()}
+        return (*self.row[:4], *self.serialize_whole(), self.row[6])
+
+    def remember(self) -> None:
+        if self.cache is not None:
+            self.cache.remember(self.row[0], self.row[1], self.stored)
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedCheckpoint:
+    """A checkpoint's `type` and `checkpoint` columns, in compact mode with
+    the rows its deltas extend (`links`) and the cache entries once stored."""
+
+    type: str
+    blob: bytes
+    links: frozenset[str] = frozenset()
+    stored: Mapping[str, StoredList] = field(default_factory=dict)
+
+
+def encode_checkpoint(
+    serde: SerializerProtocol,
+    thread_id: str,
+    ns: str,
+    checkpoint: Checkpoint,
+    cache: DeltaCache | None,
+) -> EncodedCheckpoint:
+    """The row's columns; with a `cache` (compact mode), list channels that
+    extend what was last stored are delta records, and a large checkpoint
+    without any is compressed."""
+    if cache is None:
+        return EncodedCheckpoint(*serde.dumps_typed(checkpoint))
+    checkpoint_id = checkpoint["id"]
+    values = checkpoint.get("channel_values", {})
+    records: dict[str, bytes] = {}
+    stored: dict[str, StoredList] = {}
+    links: set[str] = set()
+    for channel, value in list_channels(values).items():
+        encoded = encode_list(serde, value, cache.get(thread_id, ns, channel))
+        if (entry := encoded.stored_at(checkpoint_id)) is not None:
+            stored[channel] = entry
+        if encoded.record is not None:
+            records[channel] = encode_record(encoded.record)
+            links.update(encoded.record.chain)
+    if records:
+        base = {
+            **checkpoint,
+            "channel_values": {k: v for k, v in values.items() if k not in records},
+        }
+        blob = pack_compact_row(serde.dumps_typed(base), records)
+        return EncodedCheckpoint(COMPACT_ROW_TYPE, blob, frozenset(links), stored)
+    type_, blob = serde.dumps_typed(checkpoint)
+    if len(blob) > COMPRESS_ABOVE:
+        type_, blob = COMPACT_ROW_TYPE, pack_compact_row((type_, blob), {})
+    return EncodedCheckpoint(type_, blob, frozenset(), stored)
 
 
 def prepare_put(
@@ -167,35 +370,57 @@ def prepare_put(
     config: RunnableConfig,
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
+    cache: DeltaCache | None = None,
 ) -> PreparedPut:
+    """The row to insert (`encode_checkpoint`)."""
     thread_id, ns, parent_id = config_location(config)
-    type_, blob = serde.dumps_typed(checkpoint)
+    checkpoint_id = checkpoint["id"]
+    encoded = encode_checkpoint(serde, thread_id, ns, checkpoint, cache)
     return PreparedPut(
         config={
             "configurable": {
                 "thread_id": thread_id,
                 "checkpoint_ns": ns,
-                "checkpoint_id": checkpoint["id"],
+                "checkpoint_id": checkpoint_id,
             }
         },
         row=(
             thread_id,
             ns,
-            checkpoint["id"],
+            checkpoint_id,
             parent_id,
-            type_,
-            blob,
+            encoded.type,
+            encoded.blob,
             dump_metadata(config, metadata),
         ),
+        cache=cache,
+        links=tuple(sorted(encoded.links)),
+        stored=dict(encoded.stored),
+        serialize_whole=(lambda: serde.dumps_typed(checkpoint)) if encoded.links else None,
     )
+
+
+_INSERT_CHECKPOINT = (
+    "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+    "parent_checkpoint_id, type, checkpoint, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def put_plan(prepared: PreparedPut) -> Plan:
-    yield Execute(
-        "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
-        "parent_checkpoint_id, type, checkpoint, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        prepared.row,
-    )
+    row = prepared.row
+    if prepared.links:
+        # Another process may have deleted or pruned the rows the deltas extend
+        # since this saver stored them; inside the write lock nothing else can.
+        thread_id, ns = row[0], row[1]
+        found = yield Query(
+            "SELECT count(*) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
+            "AND checkpoint_id IN (SELECT value FROM json_each(?))",
+            (thread_id, ns, json_list(prepared.links)),
+        )
+        if found[0][0] < len(prepared.links):
+            # Rare: serializing here holds the lock, as no other put ever does.
+            row = prepared.whole_row()
+    yield Execute(_INSERT_CHECKPOINT, row)
     return prepared.config
 
 
@@ -288,9 +513,9 @@ def _group_writes(serde: SerializerProtocol, rows: Sequence[Sequence[Any]]) -> d
 
 
 def _to_tuple(
-    serde: SerializerProtocol, row: Sequence[Any], writes: list[tuple[str, str, Any]]
+    row: Sequence[Any], checkpoint: Checkpoint, writes: list[tuple[str, str, Any]]
 ) -> CheckpointTuple:
-    thread_id, ns, checkpoint_id, parent_id, type_, blob, metadata = row
+    thread_id, ns, checkpoint_id, parent_id, _, _, metadata = row
     return CheckpointTuple(
         config={
             "configurable": {
@@ -299,7 +524,7 @@ def _to_tuple(
                 "checkpoint_id": checkpoint_id,
             }
         },
-        checkpoint=serde.loads_typed((type_, blob)),
+        checkpoint=checkpoint,
         metadata=load_metadata(metadata),
         parent_config=(
             {
@@ -321,7 +546,13 @@ def _tuples_with_writes(serde: SerializerProtocol, rows: Sequence[Sequence[Any]]
         return []
     keys = [(row[0], row[1], row[2]) for row in rows]
     writes = _group_writes(serde, (yield _writes_query(keys)))
-    return [_to_tuple(serde, row, writes.get(key, [])) for row, key in zip(rows, keys)]
+    checkpoints = yield from load_checkpoints(
+        serde, [(*key, row[4], row[5]) for key, row in zip(keys, rows)]
+    )
+    return [
+        _to_tuple(row, checkpoint, writes.get(key, []))
+        for row, key, checkpoint in zip(rows, keys, checkpoints)
+    ]
 
 
 def get_tuple_plan(serde: SerializerProtocol, config: RunnableConfig) -> Plan:
@@ -598,8 +829,11 @@ def delta_history_plan(
         if not rows:
             break
         next_id = None
-        for ancestor_id, parent_id, type_, blob in rows:
-            values = serde.loads_typed((type_, blob)).get("channel_values", {})
+        checkpoints = yield from load_checkpoints(
+            serde, [(thread_id, ns, row[0], row[2], row[3]) for row in rows]
+        )
+        for (ancestor_id, parent_id, _, _), checkpoint in zip(rows, checkpoints):
+            values = checkpoint.get("channel_values", {})
             ancestors.append((ancestor_id, values))
             visited.append(ancestor_id)
             walk.visit(values, [])
@@ -618,14 +852,72 @@ def delta_history_plan(
     return walk.result()
 
 
+# -- converting a database ----------------------------------------------------------
+
+# Rows decoded at a time while converting one thread (bounded memory).
+CONVERT_CHUNK = 20
+
+
+def threads_to_convert_plan(compact: bool) -> Plan[list[str]]:
+    """Every thread for `compact`; for expanding, only threads with compact rows."""
+    if compact:
+        rows = yield Query("SELECT DISTINCT thread_id FROM checkpoints ORDER BY thread_id")
+    else:
+        rows = yield Query(
+            "SELECT DISTINCT thread_id FROM checkpoints WHERE type = ? ORDER BY thread_id",
+            (COMPACT_ROW_TYPE,),
+        )
+    return [row[0] for row in rows]
+
+
+def convert_thread_plan(serde: SerializerProtocol, thread_id: str, compact: bool) -> Plan[int]:
+    """Rewrite one thread's rows as a compact saver would have written them,
+    oldest first (`compact`), or every compact row plain; the number of rows
+    rewritten. Running it again changes nothing."""
+    namespaces = yield Query(
+        "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = ?", (thread_id,)
+    )
+    rewritten = 0
+    for (ns,) in namespaces:
+        cache = DeltaCache() if compact else None
+        after = ""
+        while rows := (
+            yield Query(
+                "SELECT thread_id, checkpoint_ns, checkpoint_id, type, checkpoint FROM checkpoints "
+                "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id > ? "
+                "ORDER BY checkpoint_id LIMIT ?",
+                (thread_id, ns, after, CONVERT_CHUNK),
+            )
+        ):
+            checkpoints = yield from load_checkpoints(serde, rows)
+            for (_, _, checkpoint_id, type_, blob), checkpoint in zip(rows, checkpoints):
+                encoded = encode_checkpoint(serde, thread_id, ns, checkpoint, cache)
+                if cache is not None:
+                    cache.remember(thread_id, ns, encoded.stored)
+                if COMPACT_ROW_TYPE in (type_, encoded.type) and (type_, blob) != (
+                    encoded.type,
+                    encoded.blob,
+                ):
+                    yield Execute(
+                        "UPDATE checkpoints SET type = ?, checkpoint = ? WHERE thread_id = ? "
+                        "AND checkpoint_ns = ? AND checkpoint_id = ?",
+                        (encoded.type, encoded.blob, thread_id, ns, checkpoint_id),
+                    )
+                    rewritten += 1
+            after = rows[-1][2]
+    return rewritten
+
+
 # -- deleting, copying, pruning --------------------------------------------------
 
 
 def delete_thread_plan(thread_id: str) -> Plan:
-    """Delete the thread and leave its tombstone (see `CREATE_DELETION_GUARD`)."""
+    """Delete the thread, its retention settings (`base.retention`) included,
+    and leave its tombstone (see `CREATE_DELETION_GUARD`)."""
     thread_id = validated_thread_id(thread_id)
     yield Execute("DELETE FROM checkpoints WHERE thread_id = ?", (thread_id,))
     yield Execute("DELETE FROM writes WHERE thread_id = ?", (thread_id,))
+    yield Execute(f"DELETE FROM {RETENTION_TABLE} WHERE thread_id = ?", (thread_id,))
     yield Execute(
         "DELETE FROM checkpoint_tombstones WHERE deleted_before < ?",
         (expired_watermarks_before(),),
@@ -636,18 +928,91 @@ def delete_thread_plan(thread_id: str) -> Plan:
     )
 
 
-def delete_for_runs_plan(run_ids: Sequence[str]) -> Plan:
+def delete_for_runs_plan(serde: SerializerProtocol, run_ids: Sequence[str]) -> Plan:
     run_ids = [str(r) for r in run_ids]
     if not run_ids:
         return
     doomed = "json_extract(metadata, '$.run_id') IN (SELECT value FROM json_each(?))"
     params = (json_list(run_ids),)
+    keys = yield Query(
+        f"SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints WHERE {doomed}", params
+    )
+    by_namespace: dict[tuple[str, str], set[str]] = {}
+    for thread_id, ns, checkpoint_id in keys:
+        by_namespace.setdefault((thread_id, ns), set()).add(checkpoint_id)
+    for (thread_id, ns), gone in by_namespace.items():
+        yield from _store_whole_past(serde, thread_id, ns, gone=gone)
     yield Execute(
         "DELETE FROM writes WHERE (thread_id, checkpoint_ns, checkpoint_id) IN "
         f"(SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints WHERE {doomed})",
         params,
     )
     yield Execute(f"DELETE FROM checkpoints WHERE {doomed}", params)
+
+
+def _store_whole_past(
+    serde: SerializerProtocol,
+    thread_id: str,
+    ns: str,
+    *,
+    gone: set[str] | None = None,
+    kept: Sequence[str] | None = None,
+) -> Plan:
+    """Before rows are deleted (the `gone` ones, or all but the `kept` ones):
+    rewrite the remaining compact rows whose delta chains run through a
+    deleted row, storing those channels whole (rebuilt while the chain is
+    still there)."""
+    sql = (
+        "SELECT checkpoint_id, checkpoint FROM checkpoints WHERE thread_id = ? "
+        "AND checkpoint_ns = ? AND type = ?"
+    )
+    params: list[Any] = [thread_id, ns, COMPACT_ROW_TYPE]
+    if kept is not None:
+        sql += " AND checkpoint_id IN (SELECT value FROM json_each(?))"
+        params.append(json_list(kept))
+        kept_ids = set(kept)
+
+        def is_gone(checkpoint_id: str) -> bool:
+            return checkpoint_id not in kept_ids
+    else:
+        assert gone is not None
+
+        def is_gone(checkpoint_id: str) -> bool:
+            return checkpoint_id in gone
+
+    broken: dict[str, tuple[CompactRow, dict[str, DeltaRecord]]] = {}
+    needed: set[tuple[str, str, str]] = set()
+    for checkpoint_id, blob in (yield Query(sql, params)):
+        if is_gone(checkpoint_id):
+            continue
+        compact = unpack_compact_row(blob)
+        records = {channel: decode_record(raw) for channel, raw in compact[1].items()}
+        cut = {c: r for c, r in records.items() if any(map(is_gone, r.chain))}
+        if cut:
+            broken[checkpoint_id] = (compact, cut)
+            needed.update((thread_id, ns, link) for record in cut.values() for link in record.chain)
+    if not broken:
+        return
+    link_rows = {(row[0], row[1], row[2]): (row[3], row[4]) for row in (yield _link_query(needed))}
+    for checkpoint_id, ((base, stored_records), cut) in broken.items():
+        checkpoint = serde.loads_typed(base)
+        for channel, record in cut.items():
+            checkpoint["channel_values"][channel] = _rebuild(
+                serde, link_rows, thread_id, ns, channel, record
+            )
+        remaining = {c: raw for c, raw in stored_records.items() if c not in cut}
+        if remaining:
+            type_, blob = (
+                COMPACT_ROW_TYPE,
+                pack_compact_row(serde.dumps_typed(checkpoint), remaining),
+            )
+        else:
+            type_, blob = serde.dumps_typed(checkpoint)
+        yield Execute(
+            "UPDATE checkpoints SET type = ?, checkpoint = ? WHERE thread_id = ? "
+            "AND checkpoint_ns = ? AND checkpoint_id = ?",
+            (type_, blob, thread_id, ns, checkpoint_id),
+        )
 
 
 def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan:
@@ -685,6 +1050,7 @@ def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: s
         )
         for ns, latest_id in latest:
             keep = yield from _keep_for_delta(serde, thread_id, ns, latest_id)
+            yield from _store_whole_past(serde, thread_id, ns, kept=keep)
             for table in ("writes", "checkpoints"):
                 yield Execute(
                     f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_ns = ? "
@@ -708,7 +1074,7 @@ def _keep_for_delta(serde: SerializerProtocol, thread_id: str, ns: str, latest_i
         if not rows:
             break
         parent_id, type_, blob, metadata = rows[0]
-        values = set(serde.loads_typed((type_, blob)).get("channel_values", {}))
+        values = stored_channels(serde, type_, blob)
         if pending is None:
             pending = delta_channels_needing_history(load_metadata(metadata), values)
         else:

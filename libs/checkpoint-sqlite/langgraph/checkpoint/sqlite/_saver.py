@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,23 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
     RunnableConfig,
     SerializerProtocol,
+    config_location,
     next_string_version,
 )
+from langgraph.checkpoint.base.compact import DeltaCache
+from langgraph.checkpoint.base.retention import (
+    CheckpointTTLConfig,
+    ReadRefreshMemo,
+    Retention,
+    SweepPlanner,
+    SweepReport,
+    ThreadSweeperMethods,
+    run_sweep_step,
+    validated_prune,
+    validated_ttl,
+)
 from langgraph.checkpoint.sqlite import _plans as plans
+from langgraph.checkpoint.sqlite import _retention as retention
 from langgraph.checkpoint.sqlite._connection import RunnerAttributes, Synchronous
 from langgraph.checkpoint.sqlite._runner import Runner
 
@@ -31,7 +46,9 @@ if TYPE_CHECKING:
     import sqlite3
 
 
-class SaverCore(RunnerAttributes["sqlite3.Connection"], BaseCheckpointSaver[str]):
+class SaverCore(
+    ThreadSweeperMethods, RunnerAttributes["sqlite3.Connection"], BaseCheckpointSaver[str]
+):
     """Checkpoints in SQLite through `sqlite3`: every method is one plan (or,
     for `list`, one plan a page) run by the saver's runner."""
 
@@ -43,14 +60,23 @@ class SaverCore(RunnerAttributes["sqlite3.Connection"], BaseCheckpointSaver[str]
         *,
         serde: SerializerProtocol | None = None,
         synchronous: Synchronous | None = "NORMAL",
+        compact: bool = False,
+        ttl: CheckpointTTLConfig | Retention | None = None,
     ) -> None:
         super().__init__(serde=serde)
+        # Retention (base.retention): what `sweep_ttl` removes, and the memo
+        # that keeps read refreshes to one write per thread per tenth of its TTL.
+        self.ttl = validated_ttl(ttl)
+        self._reads = ReadRefreshMemo(self.ttl.refresh_interval_seconds) if self.ttl else None
+        # Compact storage (base.compact): what this saver last stored per
+        # channel, so a list that grew is stored as what was appended.
+        self.delta_cache = DeltaCache() if compact else None
         self.runner = Runner(
             conn,
             owner=self,
             tables="the checkpoint tables",
             synchronous=synchronous,
-            setup_plans=lambda: (plans.setup_plan(),),
+            setup_plans=lambda: (plans.setup_plan(), retention.setup_plan()),
         )
 
     @property
@@ -70,7 +96,10 @@ class SaverCore(RunnerAttributes["sqlite3.Connection"], BaseCheckpointSaver[str]
         return next_string_version(current)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self.runner.run(plans.get_tuple_plan(self.serde, config))
+        found = self.runner.run(plans.get_tuple_plan(self.serde, config))
+        if found is not None:
+            self._record_read(config)
+        return found
 
     def list(
         self,
@@ -83,8 +112,13 @@ class SaverCore(RunnerAttributes["sqlite3.Connection"], BaseCheckpointSaver[str]
         """Newest first, read a page at a time: the saver's lock is free between
         pages, so the loop body may call the saver."""
         pages = plans.ListPages(self.serde, config, filter, before, limit)
+        unrecorded = config is not None
         while (plan := pages.next_plan()) is not None:
-            yield from self.runner.run(plan)
+            items = self.runner.run(plan)
+            if items and unrecorded:
+                unrecorded = False
+                self._record_read(config)
+            yield from items
 
     def put(
         self,
@@ -93,8 +127,10 @@ class SaverCore(RunnerAttributes["sqlite3.Connection"], BaseCheckpointSaver[str]
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        prepared = plans.prepare_put(self.serde, config, checkpoint, metadata)
-        return self.runner.run(plans.put_plan(prepared), write=True)
+        prepared = plans.prepare_put(self.serde, config, checkpoint, metadata, self.delta_cache)
+        returned = self.runner.run(plans.put_plan(prepared), write=True)
+        prepared.remember()
+        return returned
 
     def put_writes(
         self,
@@ -108,18 +144,75 @@ class SaverCore(RunnerAttributes["sqlite3.Connection"], BaseCheckpointSaver[str]
 
     def delete_thread(self, thread_id: str) -> None:
         self.runner.run(plans.delete_thread_plan(thread_id), write=True)
+        self._forget_threads([thread_id])
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        self.runner.run(plans.delete_for_runs_plan(run_ids), write=True)
+        self.runner.run(plans.delete_for_runs_plan(self.serde, run_ids), write=True)
+        if self.delta_cache is not None:  # rows of any thread may be gone or rewritten
+            self.delta_cache.clear()
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         plan = plans.copy_thread_plan(source_thread_id, target_thread_id)
         self.runner.run(plan, write=True)
+        self._forget_threads([target_thread_id])
 
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        self.runner.run(plans.prune_plan(self.serde, thread_ids, strategy), write=True)
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int | None = None
+    ) -> None:
+        """Drop old checkpoints: all but what each namespace's latest needs
+        ("keep_latest"), all but the `keep` newest and what they need
+        ("keep_last"), or the whole threads ("delete")."""
+        if validated_prune(strategy, keep) == "keep_last":
+            plan = retention.keep_last_plan(self.serde, thread_ids, keep)  # type: ignore[arg-type]
+        else:
+            plan = plans.prune_plan(self.serde, thread_ids, strategy)
+        self.runner.run(plan, write=True)
+        self._forget_threads(thread_ids)
+
+    def _forget_threads(self, thread_ids: Sequence[str]) -> None:
+        if self.delta_cache is not None:
+            self.delta_cache.forget_threads(thread_ids)
 
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         return self.runner.run(plans.delta_history_plan(self.serde, config, channels))
+
+    # -- retention (base.retention) ---------------------------------------------
+
+    def _record_read(self, config: RunnableConfig | None) -> None:
+        """With `refresh_on_read`, note that the config's thread was read (at
+        most once per tenth of the TTL per thread in this process)."""
+        if self._reads is None or not self.ttl or not self.ttl.refresh_on_read:
+            return
+        thread_id = config_location(config or {})[0]
+        if not self._reads.due(thread_id):
+            return
+        try:
+            self.runner.run(retention.refresh_plan(thread_id), write=True)
+        except BaseException:
+            self._reads.forget(thread_id)
+            raise
+
+    def set_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
+        """Give one thread its own TTL in minutes, or None to keep it forever
+        (never expired, never trimmed by `keep_last`)."""
+        self.runner.run(retention.set_thread_ttl_plan(thread_id, minutes), write=True)
+
+    def get_thread_ttl(self, thread_id: str) -> float | None:
+        """The thread's TTL in minutes: its own, else the default; None when it
+        is kept forever (or there is no default)."""
+        default = self.ttl.default_ttl if self.ttl else None
+        return self.runner.run(retention.get_thread_ttl_plan(thread_id, default))
+
+    def sweep_ttl(self) -> SweepReport:
+        """Remove what the retention settings say has expired, in batches that
+        are each one short write transaction; returns what was removed."""
+        planner = SweepPlanner(retention.RetentionPlans(self.serde), self.ttl or Retention())
+        for step in planner.steps():
+            started = time.monotonic()
+            result = self.runner.run(step.make(), write=step.writes)
+            run_sweep_step(step, planner.report, result, time.monotonic() - started)
+        if planner.report.checkpoints_deleted and self.delta_cache is not None:
+            self.delta_cache.clear()  # rows of swept threads are gone or rewritten
+        return planner.report

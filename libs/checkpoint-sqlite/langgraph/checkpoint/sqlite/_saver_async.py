@@ -11,9 +11,12 @@
 # async-to-sync: rename acopy_thread=copy_thread aprune=prune
 # async-to-sync: rename aget_delta_channel_history=get_delta_channel_history
 # async-to-sync: rename aiosqlite=sqlite3
+# async-to-sync: rename aset_thread_ttl=set_thread_ttl aget_thread_ttl=get_thread_ttl
+# async-to-sync: rename asweep_ttl=sweep_ttl TaskSweeperMethods=ThreadSweeperMethods
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +29,23 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
     RunnableConfig,
     SerializerProtocol,
+    config_location,
     next_string_version,
 )
+from langgraph.checkpoint.base.compact import DeltaCache
+from langgraph.checkpoint.base.retention import (
+    CheckpointTTLConfig,
+    ReadRefreshMemo,
+    Retention,
+    SweepPlanner,
+    SweepReport,
+    TaskSweeperMethods,
+    run_sweep_step,
+    validated_prune,
+    validated_ttl,
+)
 from langgraph.checkpoint.sqlite import _plans as plans
+from langgraph.checkpoint.sqlite import _retention as retention
 from langgraph.checkpoint.sqlite._connection import RunnerAttributes, Synchronous
 from langgraph.checkpoint.sqlite._runner_async import AsyncRunner
 
@@ -36,7 +53,9 @@ if TYPE_CHECKING:
     import aiosqlite
 
 
-class AsyncSaverCore(RunnerAttributes["aiosqlite.Connection"], BaseCheckpointSaver[str]):
+class AsyncSaverCore(
+    TaskSweeperMethods, RunnerAttributes["aiosqlite.Connection"], BaseCheckpointSaver[str]
+):
     """Checkpoints in SQLite through `aiosqlite`: every method is one plan (or,
     for `alist`, one plan a page) run by the saver's runner."""
 
@@ -48,14 +67,23 @@ class AsyncSaverCore(RunnerAttributes["aiosqlite.Connection"], BaseCheckpointSav
         *,
         serde: SerializerProtocol | None = None,
         synchronous: Synchronous | None = "NORMAL",
+        compact: bool = False,
+        ttl: CheckpointTTLConfig | Retention | None = None,
     ) -> None:
         super().__init__(serde=serde)
+        # Retention (base.retention): what `sweep_ttl` removes, and the memo
+        # that keeps read refreshes to one write per thread per tenth of its TTL.
+        self.ttl = validated_ttl(ttl)
+        self._reads = ReadRefreshMemo(self.ttl.refresh_interval_seconds) if self.ttl else None
+        # Compact storage (base.compact): what this saver last stored per
+        # channel, so a list that grew is stored as what was appended.
+        self.delta_cache = DeltaCache() if compact else None
         self.runner = AsyncRunner(
             conn,
             owner=self,
             tables="the checkpoint tables",
             synchronous=synchronous,
-            setup_plans=lambda: (plans.setup_plan(),),
+            setup_plans=lambda: (plans.setup_plan(), retention.setup_plan()),
         )
 
     @property
@@ -75,7 +103,10 @@ class AsyncSaverCore(RunnerAttributes["aiosqlite.Connection"], BaseCheckpointSav
         return next_string_version(current)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return await self.runner.run(plans.get_tuple_plan(self.serde, config))
+        found = await self.runner.run(plans.get_tuple_plan(self.serde, config))
+        if found is not None:
+            await self._record_read(config)
+        return found
 
     async def alist(
         self,
@@ -88,8 +119,13 @@ class AsyncSaverCore(RunnerAttributes["aiosqlite.Connection"], BaseCheckpointSav
         """Newest first, read a page at a time: the saver's lock is free between
         pages, so the loop body may call the saver."""
         pages = plans.ListPages(self.serde, config, filter, before, limit)
+        unrecorded = config is not None
         while (plan := pages.next_plan()) is not None:
-            for item in await self.runner.run(plan):  # sync: yield from self.runner.run(plan)
+            items = await self.runner.run(plan)
+            if items and unrecorded:
+                unrecorded = False
+                await self._record_read(config)
+            for item in items:  # sync: yield from items
                 yield item  # async-only
 
     async def aput(
@@ -99,8 +135,10 @@ class AsyncSaverCore(RunnerAttributes["aiosqlite.Connection"], BaseCheckpointSav
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
-        prepared = plans.prepare_put(self.serde, config, checkpoint, metadata)
-        return await self.runner.run(plans.put_plan(prepared), write=True)
+        prepared = plans.prepare_put(self.serde, config, checkpoint, metadata, self.delta_cache)
+        returned = await self.runner.run(plans.put_plan(prepared), write=True)
+        prepared.remember()
+        return returned
 
     async def aput_writes(
         self,
@@ -114,18 +152,75 @@ class AsyncSaverCore(RunnerAttributes["aiosqlite.Connection"], BaseCheckpointSav
 
     async def adelete_thread(self, thread_id: str) -> None:
         await self.runner.run(plans.delete_thread_plan(thread_id), write=True)
+        self._forget_threads([thread_id])
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
-        await self.runner.run(plans.delete_for_runs_plan(run_ids), write=True)
+        await self.runner.run(plans.delete_for_runs_plan(self.serde, run_ids), write=True)
+        if self.delta_cache is not None:  # rows of any thread may be gone or rewritten
+            self.delta_cache.clear()
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         plan = plans.copy_thread_plan(source_thread_id, target_thread_id)
         await self.runner.run(plan, write=True)
+        self._forget_threads([target_thread_id])
 
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        await self.runner.run(plans.prune_plan(self.serde, thread_ids, strategy), write=True)
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int | None = None
+    ) -> None:
+        """Drop old checkpoints: all but what each namespace's latest needs
+        ("keep_latest"), all but the `keep` newest and what they need
+        ("keep_last"), or the whole threads ("delete")."""
+        if validated_prune(strategy, keep) == "keep_last":
+            plan = retention.keep_last_plan(self.serde, thread_ids, keep)  # type: ignore[arg-type]
+        else:
+            plan = plans.prune_plan(self.serde, thread_ids, strategy)
+        await self.runner.run(plan, write=True)
+        self._forget_threads(thread_ids)
+
+    def _forget_threads(self, thread_ids: Sequence[str]) -> None:
+        if self.delta_cache is not None:
+            self.delta_cache.forget_threads(thread_ids)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
         return await self.runner.run(plans.delta_history_plan(self.serde, config, channels))
+
+    # -- retention (base.retention) ---------------------------------------------
+
+    async def _record_read(self, config: RunnableConfig | None) -> None:
+        """With `refresh_on_read`, note that the config's thread was read (at
+        most once per tenth of the TTL per thread in this process)."""
+        if self._reads is None or not self.ttl or not self.ttl.refresh_on_read:
+            return
+        thread_id = config_location(config or {})[0]
+        if not self._reads.due(thread_id):
+            return
+        try:
+            await self.runner.run(retention.refresh_plan(thread_id), write=True)
+        except BaseException:
+            self._reads.forget(thread_id)
+            raise
+
+    async def aset_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
+        """Give one thread its own TTL in minutes, or None to keep it forever
+        (never expired, never trimmed by `keep_last`)."""
+        await self.runner.run(retention.set_thread_ttl_plan(thread_id, minutes), write=True)
+
+    async def aget_thread_ttl(self, thread_id: str) -> float | None:
+        """The thread's TTL in minutes: its own, else the default; None when it
+        is kept forever (or there is no default)."""
+        default = self.ttl.default_ttl if self.ttl else None
+        return await self.runner.run(retention.get_thread_ttl_plan(thread_id, default))
+
+    async def asweep_ttl(self) -> SweepReport:
+        """Remove what the retention settings say has expired, in batches that
+        are each one short write transaction; returns what was removed."""
+        planner = SweepPlanner(retention.RetentionPlans(self.serde), self.ttl or Retention())
+        for step in planner.steps():
+            started = time.monotonic()
+            result = await self.runner.run(step.make(), write=step.writes)
+            run_sweep_step(step, planner.report, result, time.monotonic() - started)
+        if planner.report.checkpoints_deleted and self.delta_cache is not None:
+            self.delta_cache.clear()  # rows of swept threads are gone or rewritten
+        return planner.report

@@ -27,7 +27,7 @@ from langgraph.checkpoint.base import (
     get_checkpoint_id,
     get_checkpoint_metadata,
 )
-from langgraph.checkpoint.base.bridges import SyncMethodsViaLoop
+from langgraph.checkpoint.base.retention import CheckpointTTLConfig, SyncRetentionViaLoop
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import _plans as plans
 from langgraph.checkpoint.sqlite._connection import BUSY_TIMEOUT_MS, Synchronous
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-class AsyncSqliteSaver(SyncMethodsViaLoop, AsyncSaverCore):
+class AsyncSqliteSaver(SyncRetentionViaLoop, AsyncSaverCore):
     """Checkpoint saver on an `aiosqlite.Connection`.
 
     The schema is created on first use (or by `await setup()`). Calls are
@@ -69,11 +69,21 @@ class AsyncSqliteSaver(SyncMethodsViaLoop, AsyncSaverCore):
     @classmethod
     @asynccontextmanager
     async def from_conn_string(
-        cls, conn_string: str, *, synchronous: Synchronous | None = "NORMAL"
+        cls,
+        conn_string: str,
+        *,
+        synchronous: Synchronous | None = "NORMAL",
+        compact: bool = False,
+        ttl: CheckpointTTLConfig | None = None,
     ) -> AsyncIterator[AsyncSqliteSaver]:
-        """A saver on a new connection to `conn_string` (a path or ":memory:"), closed on exit."""
+        """A saver on a new connection to `conn_string` (a path or ":memory:"), closed on exit
+        (its TTL sweeper, if started, is stopped first)."""
         async with aiosqlite.connect(conn_string, timeout=BUSY_TIMEOUT_MS / 1000) as conn:
-            yield cls(conn, synchronous=synchronous)
+            saver = cls(conn, synchronous=synchronous, compact=compact, ttl=ttl)
+            try:
+                yield saver
+            finally:
+                await saver.stop_ttl_sweeper()
 
     def list(
         self,
@@ -85,5 +95,10 @@ class AsyncSqliteSaver(SyncMethodsViaLoop, AsyncSaverCore):
     ) -> Iterator[CheckpointTuple]:
         """`alist` for other threads, a page at a time too."""
         pages = plans.ListPages(self.serde, config, filter, before, limit)
+        unrecorded = config is not None
         while (plan := pages.next_plan()) is not None:
-            yield from self._from_thread(self.runner.run(plan))
+            items = self._from_thread(self.runner.run(plan))
+            if items and unrecorded:
+                unrecorded = False
+                self._from_thread(self._record_read(config))
+            yield from items

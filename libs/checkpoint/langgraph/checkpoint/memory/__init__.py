@@ -6,10 +6,12 @@ serialized, so what you read back is a copy, exactly as with a database.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import os
 import tempfile
 import threading
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, ExitStack
@@ -43,6 +45,20 @@ from langgraph.checkpoint.base.deletion import (
     expired_watermarks_before,
     made_before,
 )
+from langgraph.checkpoint.base.retention import (
+    BATCH_THREADS,
+    CheckpointTTLConfig,
+    Retention,
+    SweepReport,
+    TaskSweeper,
+    ThreadSweeperMethods,
+    id_floor_minutes_ago,
+    read_mark,
+    sweep_interval_seconds,
+    validated_prune,
+    validated_thread_ttl,
+    validated_ttl,
+)
 from langgraph.checkpoint.errors import InvalidConfigError, ThreadDeletedError
 
 __all__ = [
@@ -69,7 +85,14 @@ StoredWrite = tuple[str, str, Typed, str]
 _EMPTY: Typed = ("empty", b"")
 
 
-class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAsyncContextManager):
+class InMemorySaver(
+    # BaseCheckpointSaver first: subclasses (LangGraph's tests among them) reach
+    # its methods as InMemorySaver.__mro__[1].
+    BaseCheckpointSaver[str],
+    ThreadSweeperMethods,
+    AbstractContextManager,
+    AbstractAsyncContextManager,
+):
     """Checkpoint saver backed by dictionaries, safe to share between threads.
 
     Implements the whole interface, sync and async (the async methods do no
@@ -82,8 +105,14 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
         *,
         serde: SerializerProtocol | None = None,
         factory: type[defaultdict] = defaultdict,
+        ttl: CheckpointTTLConfig | Retention | None = None,
     ) -> None:
         super().__init__(serde=serde)
+        # Retention (base.retention): the option, and per thread its own
+        # settings (ttl minutes or None, pinned, last read mark or None).
+        self.ttl = validated_ttl(ttl)
+        self._thread_retention: dict[str, tuple[float | None, bool, str | None]] = {}
+        self._task_sweeper = TaskSweeper()
         # thread_id -> checkpoint_ns -> checkpoint_id -> StoredCheckpoint
         self.storage: defaultdict[str, dict[str, dict[str, StoredCheckpoint]]] = factory(
             lambda: defaultdict(dict)
@@ -182,6 +211,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
                 checkpoint_id = max(checkpoints)
             elif checkpoint_id not in checkpoints:
                 return None
+            self._record_read(thread_id)
             return self._tuple(thread_id, ns, checkpoint_id)
 
     def list(
@@ -196,6 +226,8 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
             return
         with self.lock:
             matches = self._listed_ids(config, filter, before)
+            if matches and config is not None:
+                self._record_read(matches[0][1])
         matches.sort(reverse=True)
         # Decoded one at a time, as the caller asks for them: the first item
         # of a long thread comes without decoding the rest, and the lock is
@@ -362,6 +394,7 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
                 del self._tombstones[next(iter(self._tombstones))]
             self._tombstones.pop(thread_id, None)
             self._tombstones[thread_id] = deletion_watermark()
+            self._thread_retention.pop(thread_id, None)
             self.storage.pop(thread_id, None)
             for write_key in [k for k in self.writes if k[0] == thread_id]:
                 del self.writes[write_key]
@@ -397,34 +430,44 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
                 if thread_id == source_thread_id:
                     self.blobs[(target_thread_id, ns, channel, version)] = blob
 
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int | None = None
+    ) -> None:
+        """Drop old checkpoints: all but what each namespace's latest needs
+        ("keep_latest"), all but the `keep` newest and what they need
+        ("keep_last"), or the whole threads ("delete")."""
         thread_ids = validated_thread_ids(thread_ids)
+        validated_prune(strategy, keep)
         if strategy == "delete":
             for thread_id in thread_ids:
                 self.delete_thread(thread_id)
             return
-        if strategy != "keep_latest":
-            raise InvalidConfigError(
-                f"unknown prune strategy {strategy!r}: use 'keep_latest' or 'delete'"
-            )
         with self.lock:
             for thread_id in thread_ids:
-                for ns, checkpoints in self.storage.get(thread_id, {}).items():
-                    keep = self._latest_with_delta_ancestry(thread_id, ns, checkpoints)
-                    for checkpoint_id in [c for c in checkpoints if c not in keep]:
-                        del checkpoints[checkpoint_id]
-                        self.writes.pop((thread_id, ns, checkpoint_id), None)
+                self._trim(thread_id, keep or 1)
             self._drop_unused_blobs(set(thread_ids))
 
-    def _latest_with_delta_ancestry(
-        self, thread_id: str, ns: str, checkpoints: dict[str, StoredCheckpoint]
+    def _trim(self, thread_id: str, keep: int) -> int:
+        """Keep the `keep` newest checkpoints of each namespace and the ancestors
+        their delta channels replay from; the number removed. Call with the lock
+        held, then `_drop_unused_blobs`."""
+        removed = 0
+        for ns, checkpoints in self.storage.get(thread_id, {}).items():
+            kept: set[str] = set()
+            for newest in sorted(checkpoints, reverse=True)[:keep]:
+                kept |= self._with_delta_ancestry(thread_id, ns, checkpoints, newest)
+            for checkpoint_id in [c for c in checkpoints if c not in kept]:
+                del checkpoints[checkpoint_id]
+                self.writes.pop((thread_id, ns, checkpoint_id), None)
+                removed += 1
+        return removed
+
+    def _with_delta_ancestry(
+        self, thread_id: str, ns: str, checkpoints: dict[str, StoredCheckpoint], checkpoint_id: str
     ) -> set[str]:
-        """The latest checkpoint plus every ancestor its delta channels replay from."""
-        if not checkpoints:
-            return set()
-        latest_id = max(checkpoints)
-        keep = {latest_id}
-        stored_checkpoint, stored_metadata, parent_id = checkpoints[latest_id]
+        """The checkpoint plus every ancestor its delta channels replay from."""
+        keep = {checkpoint_id}
+        stored_checkpoint, stored_metadata, parent_id = checkpoints[checkpoint_id]
         versions = self.serde.loads_typed(stored_checkpoint)["channel_versions"]
         pending = delta_channels_needing_history(
             self.serde.loads_typed(stored_metadata),
@@ -454,6 +497,81 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
                     used.update((thread_id, ns, c, v) for c, v in versions.items())
         for key in [k for k in self.blobs if k[0] in thread_ids and k not in used]:
             del self.blobs[key]
+
+    # -- retention (base.retention) -----------------------------------------
+
+    def _record_read(self, thread_id: str) -> None:
+        """With `refresh_on_read`, note a read of the thread. Call with the lock held."""
+        if self.ttl is not None and self.ttl.refresh_on_read:
+            minutes, pinned, _ = self._thread_retention.get(thread_id, (None, False, None))
+            self._thread_retention[thread_id] = (minutes, pinned, read_mark())
+
+    def set_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
+        """Give one thread its own TTL in minutes, or None to keep it forever
+        (never expired, never trimmed by `keep_last`)."""
+        thread_id = validated_thread_id(thread_id)
+        minutes = validated_thread_ttl(minutes)
+        with self.lock:
+            refreshed = self._thread_retention.get(thread_id, (None, False, None))[2]
+            self._thread_retention[thread_id] = (minutes, minutes is None, refreshed)
+
+    def get_thread_ttl(self, thread_id: str) -> float | None:
+        """The thread's TTL in minutes: its own, else the default; None when it
+        is kept forever (or there is no default)."""
+        thread_id = validated_thread_id(thread_id)
+        default = self.ttl.default_ttl if self.ttl else None
+        with self.lock:
+            minutes, pinned, _ = self._thread_retention.get(thread_id, (None, False, None))
+        if pinned:
+            return None
+        return default if minutes is None else minutes
+
+    def sweep_ttl(self) -> SweepReport:
+        """Remove what the retention settings say has expired, holding the lock
+        for a batch of threads at a time; returns what was removed."""
+        retention = self.ttl or Retention()
+        report = SweepReport()
+        with self.lock:
+            thread_ids = sorted(self.storage)
+        for start in range(0, len(thread_ids), BATCH_THREADS):
+            started = time.monotonic()
+            deleted = trimmed = removed = 0
+            with self.lock:
+                for thread_id in thread_ids[start : start + BATCH_THREADS]:
+                    action, count = self._sweep_thread(thread_id, retention)
+                    deleted += action == "deleted"
+                    trimmed += action == "trimmed"
+                    removed += count
+                self._drop_unused_blobs(set(thread_ids[start : start + BATCH_THREADS]))
+            report.add_batch(deleted, trimmed, removed, time.monotonic() - started)
+        return report
+
+    def _sweep_thread(self, thread_id: str, retention: Retention) -> tuple[str, int]:
+        """Apply the retention settings to one thread: what happened to it
+        ("deleted", "trimmed" or "") and how many checkpoints went. Lock held."""
+        namespaces = self.storage.get(thread_id)
+        if not namespaces:
+            return "", 0
+        minutes, pinned, refreshed = self._thread_retention.get(thread_id, (None, False, None))
+        if pinned:
+            return "", 0
+        total = sum(len(checkpoints) for checkpoints in namespaces.values())
+        ttl = retention.default_ttl if minutes is None else minutes
+        if ttl is not None and total:
+            latest = max(max(checkpoints) for checkpoints in namespaces.values() if checkpoints)
+            floor = id_floor_minutes_ago(ttl)
+            if made_before(latest, floor) and (refreshed or "") < floor:
+                if retention.strategy == "delete":
+                    self.delete_thread(thread_id)
+                    self._thread_retention.pop(thread_id, None)
+                    return "deleted", total
+                if count := self._trim(thread_id, 1):
+                    return "trimmed", count
+        if retention.keep_last is not None and (
+            count := self._trim(thread_id, retention.keep_last)
+        ):
+            return "trimmed", count
+        return "", 0
 
     # -- async twins: no I/O here, so they call the sync methods ------------
 
@@ -498,8 +616,29 @@ class InMemorySaver(BaseCheckpointSaver[str], AbstractContextManager, AbstractAs
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         self.copy_thread(source_thread_id, target_thread_id)
 
-    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        self.prune(thread_ids, strategy=strategy)
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int | None = None
+    ) -> None:
+        self.prune(thread_ids, strategy=strategy, keep=keep)
+
+    async def aset_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
+        self.set_thread_ttl(thread_id, minutes)
+
+    async def aget_thread_ttl(self, thread_id: str) -> float | None:
+        return self.get_thread_ttl(thread_id)
+
+    async def asweep_ttl(self) -> SweepReport:
+        return self.sweep_ttl()
+
+    async def astart_ttl_sweeper(
+        self, sweep_interval_minutes: float | None = None
+    ) -> asyncio.Task[None]:
+        """`start_ttl_sweeper` as an asyncio task (stop it with `astop_ttl_sweeper`)."""
+        interval = sweep_interval_seconds(self.ttl, sweep_interval_minutes)
+        return await self._task_sweeper.start(self.asweep_ttl, interval)
+
+    async def astop_ttl_sweeper(self, timeout: float | None = None) -> bool:
+        return await self._task_sweeper.stop(timeout)
 
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]

@@ -1,0 +1,111 @@
+"""Helpers for the compact-storage tests: checkpoints put directly, with the
+values each one must read back as (copied when it was put)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+from langgraph.checkpoint.base import BaseCheckpointSaver, create_checkpoint, empty_checkpoint
+
+
+class Thread:
+    """A thread written one checkpoint at a time through `saver`, remembering
+    what each checkpoint held when it was put."""
+
+    def __init__(self, thread_id: str, ns: str = "") -> None:
+        self.thread_id = thread_id
+        self.ns = ns
+        self.expected: dict[str, dict[str, Any]] = {}  # checkpoint id -> channel values
+        self.last: dict[str, Any] | None = None  # config of the latest put
+        self.checkpoint = empty_checkpoint()
+        self.step = 0
+
+    def config(self, checkpoint_id: str | None = None) -> dict[str, Any]:
+        configurable = {"thread_id": self.thread_id, "checkpoint_ns": self.ns}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        return {"configurable": configurable}
+
+    def put(
+        self,
+        saver: BaseCheckpointSaver,
+        values: dict[str, Any],
+        *,
+        parent: str | None = None,
+        run_id: str = "run",
+    ) -> str:
+        """Store a checkpoint holding `values` (after the latest, or after `parent`)."""
+        self.step += 1
+        checkpoint = create_checkpoint(self.checkpoint, None, self.step)
+        checkpoint["channel_values"] = values
+        for channel in values:
+            checkpoint["channel_versions"][channel] = saver.get_next_version(
+                checkpoint["channel_versions"].get(channel), None
+            )
+        parent_config = self.config(parent) if parent else self.last or self.config()
+        returned = saver.put(
+            parent_config,
+            checkpoint,
+            {"source": "loop", "step": self.step, "run_id": run_id},
+            checkpoint["channel_versions"],
+        )
+        self.checkpoint = checkpoint
+        self.last = returned
+        self.expected[checkpoint["id"]] = copy.deepcopy(values)
+        return checkpoint["id"]
+
+    def check(self, saver: BaseCheckpointSaver, ids: Sequence[str] | None = None) -> None:
+        """Every checkpoint (or those `ids`) reads back as it was put, by
+        get_tuple and by list."""
+        wanted = list(self.expected) if ids is None else list(ids)
+        for checkpoint_id in wanted:
+            found = saver.get_tuple(self.config(checkpoint_id))
+            assert found is not None, checkpoint_id
+            assert found.checkpoint["channel_values"] == self.expected[checkpoint_id]
+        listed = {
+            t.config["configurable"]["checkpoint_id"]: t.checkpoint["channel_values"]
+            for t in saver.list(self.config())
+        }
+        for checkpoint_id in wanted:
+            assert listed[checkpoint_id] == self.expected[checkpoint_id]
+
+
+@pytest.fixture
+def new_thread() -> Callable[..., Thread]:
+    """Threads with ids unique to the test (savers may share a database)."""
+    return lambda ns="": Thread(f"t-{uuid.uuid4()}", ns)
+
+
+def _message(i: int) -> dict[str, Any]:
+    """A message-like item of 100-400 characters."""
+    return {"role": "user" if i % 2 else "ai", "id": f"m{i}", "content": f"{i} " * (50 + i % 100)}
+
+
+@pytest.fixture
+def messages() -> Callable[[int], list[dict[str, Any]]]:
+    """`messages(n)`: the first n messages of one conversation (new objects each call)."""
+    return lambda n: [_message(i) for i in range(n)]
+
+
+@pytest.fixture
+def runs_deleted_one_by_one(new_thread, messages) -> Callable[[BaseCheckpointSaver], None]:
+    """A scenario: three runs on one thread, the first deleted (later
+    checkpoints extended it), then the last (it extended the middle one); what
+    is left reads back exactly each time."""
+
+    def scenario(saver: BaseCheckpointSaver) -> None:
+        thread = new_thread()
+        first = [thread.put(saver, {"messages": messages(n)}, run_id="a") for n in range(1, 4)]
+        middle = [thread.put(saver, {"messages": messages(n)}, run_id="b") for n in range(4, 7)]
+        last = [thread.put(saver, {"messages": messages(n)}, run_id="c") for n in range(7, 10)]
+        saver.delete_for_runs(["a"])
+        thread.check(saver, middle + last)
+        assert all(saver.get_tuple(thread.config(i)) is None for i in first)
+        saver.delete_for_runs(["c"])
+        thread.check(saver, middle)
+
+    return scenario
