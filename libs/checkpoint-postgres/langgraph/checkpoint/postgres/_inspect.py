@@ -5,17 +5,32 @@ SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`): the server refuses any
 write, and no `setup()` is needed, since `PostgresSaver` reads without one.
 Summaries are single SQL queries over the primary-key indexes and stored
 sizes; no blob is decoded.
+
+Write commands go through a set-up `PostgresSaver`. A dry run ("rehearse")
+makes them, setup included, inside one transaction that is rolled back at
+the end: nothing is kept, but the rows it touched stay locked until then
+(writers to those threads wait).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import psycopg
 from langgraph.checkpoint.base import INTERRUPT
-from langgraph.checkpoint.cli.backend import Backend, CliError, ThreadRow, Totals
+from langgraph.checkpoint.base.retention import Retention
+from langgraph.checkpoint.cli.backend import (
+    Access,
+    Backend,
+    CliError,
+    SaverWriteMethods,
+    ThreadRow,
+    Totals,
+)
 from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.postgres.convert import compact_database, expand_database
 
 LAYOUT = {
     "checkpoints": {"thread_id", "checkpoint_ns", "checkpoint_id", "parent_checkpoint_id"}
@@ -92,6 +107,26 @@ class PostgresBackend:
         self.conn.close()
 
 
+class WritablePostgresBackend(SaverWriteMethods, PostgresBackend):
+    """A set-up `PostgresSaver` for the write commands; `transaction`, if any,
+    is the rehearsal's, rolled back on `close`."""
+
+    converters = (compact_database, expand_database)
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], saver: PostgresSaver, transaction: ExitStack
+    ) -> None:
+        super().__init__(conn, saver)
+        self.writer = saver
+        self.transaction = transaction
+
+    def close(self) -> None:
+        try:
+            self.transaction.close()
+        finally:
+            super().close()
+
+
 def check_layout(conn: psycopg.Connection[Any], where: str) -> None:
     found: dict[str, set[str]] = {}
     for table, column in conn.execute(COLUMNS, (list(LAYOUT),)):
@@ -111,7 +146,7 @@ def check_layout(conn: psycopg.Connection[Any], where: str) -> None:
             )
 
 
-def open_backend(url: str, writable: bool) -> Backend:
+def open_backend(url: str, access: Access, ttl: Retention | None) -> Backend:
     """The entry point registered for `postgresql://` and `postgres://` URLs."""
     try:
         conn = psycopg.connect(url, autocommit=True, prepare_threshold=0)
@@ -119,14 +154,20 @@ def open_backend(url: str, writable: bool) -> Backend:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise CliError(f"cannot connect to PostgreSQL: {reason}") from exc
     where = f"database {conn.info.dbname!r} on {conn.info.host}:{conn.info.port}"
+    transaction = ExitStack()
     try:
-        saver = PostgresSaver(conn)
-        if writable:
-            saver.setup()
-        else:
+        saver = PostgresSaver(conn, ttl=ttl)
+        if access == "read":
             conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            check_layout(conn, where)
+            return PostgresBackend(conn, saver)
+        if access == "rehearse":
+            # The saver's own transactions become savepoints of this one.
+            transaction.enter_context(conn.transaction(force_rollback=True))
+        saver.setup()
         check_layout(conn, where)
     except BaseException:
+        transaction.close()
         conn.close()
         raise
-    return PostgresBackend(conn, saver)
+    return WritablePostgresBackend(conn, saver, transaction)

@@ -5,12 +5,19 @@ mistake, and need no `setup()`: checkpoints are read by the saver's own read
 plans (`_plans`), driven here on the read-only connection, since the saver
 would first run its setup, which writes. Summaries are single SQL queries
 over the primary-key index and blob lengths; no blob is decoded.
+
+Write commands go through a set-up `SqliteSaver`. A dry run ("rehearse")
+makes them on a copy of the file in a temporary directory (SQLite's backup
+API, which lets the application write meanwhile), so it neither changes the
+file nor holds its write lock; it needs as much free space as the file takes.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -23,9 +30,18 @@ from langgraph.checkpoint.base import (
     SerializerProtocol,
 )
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
-from langgraph.checkpoint.cli.backend import Backend, CliError, ThreadRow, Totals
+from langgraph.checkpoint.base.retention import Retention
+from langgraph.checkpoint.cli.backend import (
+    Access,
+    Backend,
+    CliError,
+    SaverWriteMethods,
+    ThreadRow,
+    Totals,
+)
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite import _plans as plans
+from langgraph.checkpoint.sqlite.convert import compact_database, expand_database
 
 LAYOUT = {
     "checkpoints": {"thread_id", "checkpoint_ns", "checkpoint_id", "parent_checkpoint_id"}
@@ -133,6 +149,24 @@ class SqliteBackend:
         self.conn.close()
 
 
+class WritableSqliteBackend(SaverWriteMethods, SqliteBackend):
+    """A set-up `SqliteSaver` for the write commands; `cleanup` runs after the
+    connection is closed (a rehearsal's copy is removed)."""
+
+    converters = (compact_database, expand_database)
+
+    def __init__(self, conn: sqlite3.Connection, saver: SqliteSaver, cleanup: ExitStack) -> None:
+        super().__init__(conn, saver)
+        self.writer = saver
+        self.cleanup = cleanup
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.cleanup.close()
+
+
 def database_path(url: str) -> str:
     """`sqlite:///relative.db` or `sqlite:////absolute.db` (SQLAlchemy's spelling)."""
     path = unquote(url.removeprefix("sqlite://").removeprefix("/"))
@@ -162,26 +196,65 @@ def check_layout(conn: sqlite3.Connection, path: str) -> None:
             )
 
 
-def open_backend(url: str, writable: bool) -> Backend:
-    """The entry point registered for `sqlite://` URLs."""
-    path = database_path(url)
-    if writable:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False)
-        saver: BaseCheckpointSaver[Any] = SqliteSaver(conn)
-        try:
-            saver.setup()  # type: ignore[attr-defined]
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise CliError(f"{path}: cannot open for writing ({exc})") from exc
-    else:
-        if not Path(path).is_file():
-            raise CliError(f"{path}: no such database file")
-        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False)
-        saver = ReadOnlySqliteSaver(conn)
+def _open_read_only(path: str) -> sqlite3.Connection:
+    if not Path(path).is_file():
+        raise CliError(f"{path}: no such database file")
+    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, check_same_thread=False)
     try:
         check_layout(conn, path)
     except CliError:
         conn.close()
         raise
-    return SqliteBackend(conn, saver)
+    return conn
+
+
+def _open_writable(
+    path: str, shown_as: str, ttl: Retention | None, cleanup: ExitStack
+) -> WritableSqliteBackend:
+    conn = sqlite3.connect(path, check_same_thread=False)
+    try:
+        saver = SqliteSaver(conn, ttl=ttl)
+        try:
+            saver.setup()
+        except sqlite3.DatabaseError as exc:
+            raise CliError(f"{shown_as}: cannot open for writing ({exc})") from exc
+        check_layout(conn, shown_as)
+    except BaseException:
+        conn.close()
+        cleanup.close()
+        raise
+    return WritableSqliteBackend(conn, saver, cleanup)
+
+
+def _rehearsal_copy(path: str, into: Path) -> str:
+    """A copy of the database at `path`, made inside the directory `into`."""
+    source = _open_read_only(path)
+    copy_path = str(into / Path(path).name)
+    try:
+        copy = sqlite3.connect(copy_path)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    return copy_path
+
+
+def open_backend(url: str, access: Access, ttl: Retention | None) -> Backend:
+    """The entry point registered for `sqlite://` URLs."""
+    path = database_path(url)
+    if access == "read":
+        conn = _open_read_only(path)
+        return SqliteBackend(conn, ReadOnlySqliteSaver(conn))
+    cleanup = ExitStack()
+    if access == "rehearse":
+        try:
+            scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
+            copy_path = _rehearsal_copy(path, scratch)
+        except BaseException:
+            cleanup.close()
+            raise
+        return _open_writable(copy_path, path, ttl, cleanup)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return _open_writable(path, path, ttl, cleanup)

@@ -7,6 +7,12 @@ A backend package registers a factory under the entry-point group
 through `put`/`put_writes`), plus summaries its storage can answer in SQL
 without decoding a single blob. A `module:factory` import path opens any
 other saver; its summaries come from `list`, which decodes everything.
+
+The write commands need a `WritableBackend` (the SQL backends): opened for
+`"write"`, it changes the database; opened for `"rehearse"`, it runs the same
+operations where nothing is kept (a copy of a SQLite file, a Postgres
+transaction that is rolled back), so a dry run reports exactly what a real
+run would do.
 """
 
 from __future__ import annotations
@@ -18,9 +24,16 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import entry_points
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
-from langgraph.checkpoint.base import INTERRUPT, BaseCheckpointSaver, CheckpointTuple
+from langgraph.checkpoint.base import (
+    INTERRUPT,
+    BaseCheckpointSaver,
+    CheckpointTuple,
+    SerializerProtocol,
+)
+from langgraph.checkpoint.base.compact import ConversionProgress
+from langgraph.checkpoint.base.retention import Retention, SweepReport
 
 ENTRY_POINT_GROUP = "langgraph_checkpoint.cli"
 
@@ -82,8 +95,62 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-BackendFactory = Callable[[str, bool], Backend]
-"""`factory(url, writable)`: read-only unless `writable` (then set up, tables created)."""
+@runtime_checkable
+class WritableBackend(Backend, Protocol):
+    """A backend the write commands can change (through its saver's own methods)."""
+
+    def prune(self, thread_ids: Sequence[str], strategy: str, keep: int | None) -> None: ...
+
+    def sweep(self) -> SweepReport:
+        """One TTL sweep with the retention settings the backend was opened with."""
+        ...
+
+    def convert(self, *, compact: bool, progress: ConversionProgress) -> int:
+        """Rewrite the database compact (or plain again); the rows rewritten."""
+        ...
+
+
+class RetentionSaver(Protocol):
+    """What the write commands call on a SQL saver."""
+
+    serde: SerializerProtocol
+
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = ..., keep: int | None = ...
+    ) -> None: ...
+
+    def sweep_ttl(self) -> SweepReport: ...
+
+
+Converter = Callable[..., int]
+"""A backend package's `compact_database` or `expand_database` (`convert` modules)."""
+
+
+class SaverWriteMethods:
+    """`WritableBackend`'s write methods, for a backend with a set-up saver
+    (`writer`), its connection, and its package's (compact, expand) converters."""
+
+    writer: RetentionSaver
+    conn: Any
+    converters: tuple[Converter, Converter]
+
+    def prune(self, thread_ids: Sequence[str], strategy: str, keep: int | None) -> None:
+        self.writer.prune(thread_ids, strategy=strategy, keep=keep)
+
+    def sweep(self) -> SweepReport:
+        return self.writer.sweep_ttl()
+
+    def convert(self, *, compact: bool, progress: ConversionProgress) -> int:
+        convert = self.converters[0] if compact else self.converters[1]
+        return convert(self.conn, serde=self.writer.serde, progress=progress)
+
+
+Access = Literal["read", "write", "rehearse"]
+"""How a backend is opened: read-only; set up for writing; or for writing
+where nothing is kept (a dry run)."""
+
+BackendFactory = Callable[[str, Access, Retention | None], Backend]
+"""`factory(url, access, ttl)`; `ttl` is the savers' retention option (for `sweep`)."""
 
 
 def checkpoint_time(checkpoint_id: str) -> datetime | None:
@@ -103,7 +170,7 @@ def registered_schemes() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def open_backend(url: str, *, writable: bool = False) -> Backend:
+def open_backend(url: str, access: Access = "read", ttl: Retention | None = None) -> Backend:
     """The backend for `url`: a registered scheme, or `module:factory`."""
     scheme, sep, _ = url.partition("://")
     if sep:
@@ -112,9 +179,11 @@ def open_backend(url: str, *, writable: bool = False) -> Backend:
             known = ", ".join(f"{name}://" for name in sorted(registered)) or "none installed"
             raise CliError(f"no backend for {scheme}:// URLs (installed: {known})")
         factory: BackendFactory = registered[scheme].load()
-        return factory(url, writable)
+        return factory(url, access, ttl)
     if ":" in url and not url.startswith(("/", ".")):
-        return SaverBackend.from_import_path(url, writable=writable)
+        if access == "rehearse":
+            raise CliError(f"{url}: --dry-run needs a sqlite:// or postgresql:// database")
+        return SaverBackend.from_import_path(url, writable=access == "write")
     raise CliError(
         f"not a database URL: {url!r} (use sqlite:///path.db, postgresql://..., "
         "or module:factory for a saver of your own)"

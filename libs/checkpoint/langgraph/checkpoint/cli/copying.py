@@ -52,8 +52,18 @@ class CopyReport:
 class Progress:
     """One status line on stderr: rewritten in place on a terminal, else a line every second."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        label: str,
+        unit: str,
+        stream: TextIO = sys.stderr,
+        enabled: bool = True,
+    ) -> None:
         self.total = total
+        self.label = label
+        self.unit = unit
         self.stream = stream
         self.enabled = enabled
         self.started = time.monotonic()
@@ -69,7 +79,7 @@ class Progress:
         width = 30
         filled = width * done // self.total if self.total else width
         bar = "#" * filled + "." * (width - filled)
-        line = f"copy [{bar}] {done}/{self.total} checkpoints, {rate:.0f}/s"
+        line = f"{self.label} [{bar}] {done}/{self.total} {self.unit}, {rate:.0f}/s"
         if self.tty:
             self.stream.write("\r" + line + ("\n" if final else ""))
         else:
@@ -104,7 +114,12 @@ def copy_threads(
     else:
         selected = sorted(rows)
     report = CopyReport(threads=len(selected))
-    bar = Progress(sum(rows[t].checkpoints for t in selected), enabled=progress)
+    bar = Progress(
+        sum(rows[t].checkpoints for t in selected),
+        label="copy",
+        unit="checkpoints",
+        enabled=progress,
+    )
     started = time.monotonic()
     for thread_id in selected:
         done = {
