@@ -33,7 +33,7 @@ test-upstream: $(STAMP)
 	bash scripts/upstream-tests.sh $(UPSTREAM_ARGS)
 
 bench: $(STAMP)
-	$(PY) bench/run.py $(if $(COMPARE),--compare,) $(if $(SCALE),--scale,) $(if $(CLI),--cli,)
+	$(PY) bench/run.py $(if $(COMPARE),--compare,) $(if $(SCALE),--scale,) $(if $(CLI),--cli,) $(if $(RETENTION),--retention,) $(if $(GROWTH),--growth,)
 
 # Sync modules are generated from their async source (scripts/async_to_sync.py).
 sync: $(STAMP)
