@@ -26,11 +26,17 @@ test: $(STAMP)
 	bash scripts/test-services.sh
 	status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
 	bash scripts/upstream-tests.sh $(UPSTREAM_ARGS) || status=$$?; \
+	$(UPSTREAM_COMPACT_RUN) || status=$$?; \
 	exit $$status
+
+# LangGraph's suite again with every SQL saver in compact mode (its SQL saver tests only).
+UPSTREAM_COMPACT_RUN = UPSTREAM_COMPACT=1 bash scripts/upstream-tests.sh -k "sqlite or postgres" $(UPSTREAM_ARGS)
 
 test-upstream: $(STAMP)
 	bash scripts/test-services.sh
-	bash scripts/upstream-tests.sh $(UPSTREAM_ARGS)
+	status=0; bash scripts/upstream-tests.sh $(UPSTREAM_ARGS) || status=$$?; \
+	$(UPSTREAM_COMPACT_RUN) || status=$$?; \
+	exit $$status
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(COMPARE),--compare,) $(if $(SCALE),--scale,) $(if $(CLI),--cli,) $(if $(RETENTION),--retention,) $(if $(GROWTH),--growth,)

@@ -22,6 +22,7 @@ the same way on the reference packages too.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import types
 from typing import Any
@@ -111,7 +112,28 @@ def _point_suite_at(servers: dict[str, str]) -> None:
     _suite_module("tests.conftest").redis = redis_module_for(servers["redis"])
 
 
+def _compact_by_default() -> None:
+    """`UPSTREAM_COMPACT=1`: every SQL saver the suite makes stores compactly
+    (the suite never passes `compact`; the shallow savers have no compact mode)."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from langgraph.checkpoint.postgres.shallow import ShallowPut
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    for cls in (SqliteSaver, AsyncSqliteSaver, PostgresSaver, AsyncPostgresSaver):
+        original = cls.__init__
+
+        def compact_init(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+            kwargs["compact"] = not isinstance(self, ShallowPut)
+            _original(self, *args, **kwargs)
+
+        cls.__init__ = compact_init  # type: ignore[method-assign]
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("UPSTREAM_COMPACT") == "1":
+        _compact_by_default()
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         servers = workerinput[_SERVERS_KEY]
@@ -129,7 +151,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     servers = config.stash[_servers]
-    return f"upstream suite on PostgreSQL {servers['postgres']} and Redis {servers['redis']}"
+    compact = " (SQL savers in compact mode)" if os.environ.get("UPSTREAM_COMPACT") == "1" else ""
+    return (
+        f"upstream suite on PostgreSQL {servers['postgres']} and Redis {servers['redis']}{compact}"
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
