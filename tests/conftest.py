@@ -11,8 +11,15 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-SYNC_SAVERS = ["memory", "sqlite", "postgres"]
-ASYNC_SAVERS = ["memory", "async_sqlite", "async_postgres"]
+# `_compact`: the same saver with compact storage (compact=True).
+SYNC_SAVERS = ["memory", "sqlite", "postgres", "sqlite_compact", "postgres_compact"]
+ASYNC_SAVERS = [
+    "memory",
+    "async_sqlite",
+    "async_postgres",
+    "async_sqlite_compact",
+    "async_postgres_compact",
+]
 
 
 @pytest.fixture(scope="module")
@@ -24,27 +31,30 @@ def e2e_postgres_uri(postgres_uri):
 
 @pytest.fixture(params=SYNC_SAVERS)
 def sync_saver(request, tmp_path) -> Iterator:
-    if request.param == "memory":
+    kind, compact = request.param.removesuffix("_compact"), request.param.endswith("_compact")
+    if kind == "memory":
         yield InMemorySaver()
-    elif request.param == "sqlite":
-        with SqliteSaver.from_conn_string(str(tmp_path / "e2e.db")) as saver:
+    elif kind == "sqlite":
+        with SqliteSaver.from_conn_string(str(tmp_path / "e2e.db"), compact=compact) as saver:
             yield saver
     else:
         uri = request.getfixturevalue("e2e_postgres_uri")
-        with PostgresSaver.from_conn_string(uri) as saver:
+        with PostgresSaver.from_conn_string(uri, compact=compact) as saver:
             yield saver
 
 
 @pytest.fixture(params=ASYNC_SAVERS)
 async def async_saver(request, tmp_path) -> AsyncIterator:
-    if request.param == "memory":
+    kind, compact = request.param.removesuffix("_compact"), request.param.endswith("_compact")
+    if kind == "memory":
         yield InMemorySaver()
-    elif request.param == "async_sqlite":
-        async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "e2e.db")) as saver:
+    elif kind == "async_sqlite":
+        path = str(tmp_path / "e2e.db")
+        async with AsyncSqliteSaver.from_conn_string(path, compact=compact) as saver:
             yield saver
     else:
         uri = request.getfixturevalue("e2e_postgres_uri")
-        async with AsyncPostgresSaver.from_conn_string(uri) as saver:
+        async with AsyncPostgresSaver.from_conn_string(uri, compact=compact) as saver:
             yield saver
 
 
