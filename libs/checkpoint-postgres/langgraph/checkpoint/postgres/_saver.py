@@ -247,6 +247,10 @@ class SaverMethods(ThreadSweeperMethods, RunnerOwner, BasePostgresSaver):
 
     # -- retention (base.retention) ---------------------------------------------
 
+    @property
+    def _retention_plans(self) -> retention.RetentionPlans:
+        return retention.RetentionPlans(self.serde)  # the saver's serde at the time
+
     def _record_read(self, config: RunnableConfig | None) -> None:
         """With `refresh_on_read`, note that the config's thread was read (at
         most once per tenth of the TTL per thread in this process)."""
@@ -257,7 +261,9 @@ class SaverMethods(ThreadSweeperMethods, RunnerOwner, BasePostgresSaver):
             return
         try:
             self._run(
-                lambda: retention.refresh_plan(thread_id), Effect.REPEATABLE, transaction=False
+                lambda: self._retention_plans.refresh_plan(thread_id),
+                Effect.REPEATABLE,
+                transaction=False,
             )
         except BaseException:
             self._reads.forget(thread_id)
@@ -267,7 +273,7 @@ class SaverMethods(ThreadSweeperMethods, RunnerOwner, BasePostgresSaver):
         """Give one thread its own TTL in minutes, or None to keep it forever
         (never expired, never trimmed by `keep_last`)."""
         self._run(
-            lambda: retention.set_thread_ttl_plan(thread_id, minutes),
+            lambda: self._retention_plans.set_thread_ttl_plan(thread_id, minutes),
             Effect.REPEATABLE,
             transaction=False,
         )
@@ -277,7 +283,7 @@ class SaverMethods(ThreadSweeperMethods, RunnerOwner, BasePostgresSaver):
         is kept forever (or there is no default)."""
         default = self.ttl.default_ttl if self.ttl else None
         return self._run(
-            lambda: retention.get_thread_ttl_plan(thread_id, default),
+            lambda: self._retention_plans.get_thread_ttl_plan(thread_id, default),
             Effect.READ,
             transaction=False,
         )
@@ -287,7 +293,7 @@ class SaverMethods(ThreadSweeperMethods, RunnerOwner, BasePostgresSaver):
         are each one short transaction; returns what was removed. A batch
         checks its threads again, so running it twice (after a fault) or
         beside another sweeper removes nothing more."""
-        planner = SweepPlanner(retention.RetentionPlans(self.serde), self.ttl or Retention())
+        planner = SweepPlanner(self._retention_plans, self.ttl or Retention())
         for step in planner.steps():
             started = time.monotonic()
             effect = Effect.REPEATABLE if step.writes else Effect.READ

@@ -188,6 +188,10 @@ class AsyncSaverCore(
 
     # -- retention (base.retention) ---------------------------------------------
 
+    @property
+    def _retention_plans(self) -> retention.RetentionPlans:
+        return retention.RetentionPlans(self.serde)  # the saver's serde at the time
+
     async def _record_read(self, config: RunnableConfig | None) -> None:
         """With `refresh_on_read`, note that the config's thread was read (at
         most once per tenth of the TTL per thread in this process)."""
@@ -197,7 +201,7 @@ class AsyncSaverCore(
         if not self._reads.due(thread_id):
             return
         try:
-            await self.runner.run(retention.refresh_plan(thread_id), write=True)
+            await self.runner.run(self._retention_plans.refresh_plan(thread_id), write=True)
         except BaseException:
             self._reads.forget(thread_id)
             raise
@@ -205,18 +209,20 @@ class AsyncSaverCore(
     async def aset_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
         """Give one thread its own TTL in minutes, or None to keep it forever
         (never expired, never trimmed by `keep_last`)."""
-        await self.runner.run(retention.set_thread_ttl_plan(thread_id, minutes), write=True)
+        await self.runner.run(
+            self._retention_plans.set_thread_ttl_plan(thread_id, minutes), write=True
+        )
 
     async def aget_thread_ttl(self, thread_id: str) -> float | None:
         """The thread's TTL in minutes: its own, else the default; None when it
         is kept forever (or there is no default)."""
         default = self.ttl.default_ttl if self.ttl else None
-        return await self.runner.run(retention.get_thread_ttl_plan(thread_id, default))
+        return await self.runner.run(self._retention_plans.get_thread_ttl_plan(thread_id, default))
 
     async def asweep_ttl(self) -> SweepReport:
         """Remove what the retention settings say has expired, in batches that
         are each one short write transaction; returns what was removed."""
-        planner = SweepPlanner(retention.RetentionPlans(self.serde), self.ttl or Retention())
+        planner = SweepPlanner(self._retention_plans, self.ttl or Retention())
         for step in planner.steps():
             started = time.monotonic()
             result = await self.runner.run(step.make(), write=step.writes)
