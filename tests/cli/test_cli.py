@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
@@ -284,9 +285,32 @@ def test_copy_sqlite_to_postgres_and_back(
     with SqliteSaver.from_conn_string(str(back)) as saver:
         assert state_history(saver) == original
     assert len(original) == 16
+    # Task paths (which order pending writes on reading) are not in the savers'
+    # `list`; copy reads them from the source and writes the same rows.
+    paths = _task_paths_sqlite(demo_db)
+    assert any(path for *_, path in paths)
+    assert _task_paths_postgres(uri) == paths == _task_paths_sqlite(back)
     assert cli_json("history", "--db", uri, "demo-user-1") == cli_json(
         "history", "--db", f"sqlite:///{demo_db}", "demo-user-1"
     )
+
+
+# Per task, not per row: `put_writes` numbers a task's writes afresh (the
+# source may have gaps in `idx`; the order, which is what reads back, is kept).
+_TASK_PATHS = (
+    "SELECT DISTINCT thread_id, checkpoint_ns, checkpoint_id, task_id, task_path FROM {} "
+    "ORDER BY thread_id, checkpoint_ns, checkpoint_id, task_id"
+)
+
+
+def _task_paths_sqlite(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as conn:
+        return [tuple(row) for row in conn.execute(_TASK_PATHS.format("writes"))]
+
+
+def _task_paths_postgres(uri: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(uri) as conn:
+        return [tuple(row) for row in conn.execute(_TASK_PATHS.format("checkpoint_writes"))]
 
 
 def test_interrupted_copy_resumes(tmp_path: Path) -> None:

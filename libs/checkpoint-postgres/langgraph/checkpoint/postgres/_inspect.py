@@ -99,6 +99,14 @@ class PostgresBackend:
         assert row is not None  # an aggregate always returns its row
         return Totals(*row)
 
+    def task_paths(self, thread_id: str, ns: str, checkpoint_id: str) -> dict[str, str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT task_id, task_path FROM checkpoint_writes "
+            "WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s",
+            (thread_id, ns, checkpoint_id),
+        )
+        return {task_id: task_path for task_id, task_path in rows}
+
     def checkpoint_ids(self) -> Iterator[str]:
         for (checkpoint_id,) in self.conn.cursor().stream("SELECT checkpoint_id FROM checkpoints"):
             yield checkpoint_id

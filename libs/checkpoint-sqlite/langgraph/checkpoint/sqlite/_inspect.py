@@ -141,6 +141,14 @@ class SqliteBackend:
         ).fetchone()
         return Totals(checkpoints, writes, checkpoint_bytes + write_bytes)
 
+    def task_paths(self, thread_id: str, ns: str, checkpoint_id: str) -> dict[str, str]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT task_id, task_path FROM writes "
+            "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+            (thread_id, ns, checkpoint_id),
+        )
+        return {task_id: task_path for task_id, task_path in rows}
+
     def checkpoint_ids(self) -> Iterator[str]:
         for (checkpoint_id,) in self.conn.execute("SELECT checkpoint_id FROM checkpoints"):
             yield checkpoint_id

@@ -88,6 +88,11 @@ class Backend(Protocol):
 
     def totals(self) -> Totals: ...
 
+    def task_paths(self, thread_id: str, ns: str, checkpoint_id: str) -> dict[str, str]:
+        """task id -> task path of a checkpoint's writes (the savers' `list`
+        does not return paths; `copy` needs them to write the same rows)."""
+        ...
+
     def checkpoint_ids(self) -> Iterator[str]:
         """Every checkpoint id (for growth per day)."""
         ...
@@ -249,6 +254,9 @@ class SaverBackend:
             ):
                 waiting.add(thread_id)
         return waiting
+
+    def task_paths(self, thread_id: str, ns: str, checkpoint_id: str) -> dict[str, str]:
+        return {}  # a saver of your own: its public API carries no task paths
 
     def totals(self) -> Totals:
         checkpoints = writes = size = 0

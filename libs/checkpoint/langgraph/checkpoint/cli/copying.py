@@ -132,7 +132,7 @@ def copy_threads(
             if have is None:
                 _put_checkpoint(destination, item)
             if have is None or have < len(writes):
-                report.writes += _put_writes(destination, item)
+                report.writes += _put_writes(source, destination, item)
                 report.copied += 1
             else:
                 report.skipped += 1
@@ -159,13 +159,18 @@ def _put_checkpoint(destination: Backend, item: CheckpointTuple) -> None:
     destination.saver.put(config, item.checkpoint, item.metadata, versions)
 
 
-def _put_writes(destination: Backend, item: CheckpointTuple) -> int:
-    """The checkpoint's pending writes, one `put_writes` per task in their stored order."""
+def _put_writes(source: Backend, destination: Backend, item: CheckpointTuple) -> int:
+    """The checkpoint's pending writes, one `put_writes` per task in their
+    stored order, each with its task path (which orders writes on reading)."""
     by_task: dict[str, list[tuple[str, Any]]] = {}
     for task_id, channel, value in item.pending_writes or ():
         by_task.setdefault(task_id, []).append((channel, value))
+    if not by_task:
+        return 0
+    ns, checkpoint_id = _location(item)
+    paths = source.task_paths(item.config["configurable"]["thread_id"], ns, checkpoint_id)
     for task_id, writes in by_task.items():
-        destination.saver.put_writes(item.config, writes, task_id)
+        destination.saver.put_writes(item.config, writes, task_id, paths.get(task_id, ""))
     return sum(map(len, by_task.values()))
 
 
