@@ -258,3 +258,28 @@ def test_deleting_an_indexed_item_deletes_its_vectors(postgres_server):
         assert s.get(("d",), "k") is None
     with psycopg.connect(uri) as conn:
         assert conn.execute("SELECT key FROM store_vectors").fetchall() == [("kept",)]
+
+
+def _tagged(document: bytes) -> dict:
+    import json
+
+    return {"decoded_by": "deserializer", **json.loads(document)}
+
+
+async def test_deserializer_reads_every_stored_document(postgres_server):
+    """`deserializer=` (a reference keyword) is given each stored JSON document."""
+    uri = postgres_server.new_database("deser")
+    with psycopg.connect(uri, autocommit=True) as conn:
+        store = PostgresStore(conn, deserializer=_tagged)
+        store.setup()
+        store.put(("docs",), "a", {"v": 1, "text": "é"})
+        assert store.get(("docs",), "a").value == {
+            "decoded_by": "deserializer",
+            "v": 1,
+            "text": "é",
+        }
+        assert [i.value["decoded_by"] for i in store.search(("docs",))] == ["deserializer"]
+    async with await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn:
+        store = AsyncPostgresStore(conn, deserializer=_tagged)
+        assert (await store.aget(("docs",), "a")).value["decoded_by"] == "deserializer"
+        assert (await AsyncPostgresStore(conn).aget(("docs",), "a")).value == {"v": 1, "text": "é"}

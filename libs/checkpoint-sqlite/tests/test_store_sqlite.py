@@ -267,3 +267,27 @@ def test_a_put_with_vectors_is_one_transaction(tmp_path):
         writes = [s.split()[0] for s in statements if not s.startswith("SELECT")]
         assert writes[0].startswith("BEGIN") and writes[-1] == "COMMIT"
         assert sum(s.startswith("INSERT INTO store_vectors") for s in statements) == 1
+
+
+def _tagged(document: bytes) -> dict:
+    import json
+
+    return {"decoded_by": "deserializer", **json.loads(document)}
+
+
+async def test_deserializer_reads_every_stored_document(tmp_path):
+    """`deserializer=` (a reference keyword) is given each stored JSON document."""
+    with sqlite3.connect(tmp_path / "d.db", check_same_thread=False) as conn:
+        store = SqliteStore(conn, deserializer=_tagged)
+        store.put(("docs",), "a", {"v": 1, "text": "é"})
+        assert store.get(("docs",), "a").value == {
+            "decoded_by": "deserializer",
+            "v": 1,
+            "text": "é",
+        }
+        assert [i.value["decoded_by"] for i in store.search(("docs",))] == ["deserializer"]
+        assert SqliteStore(conn).get(("docs",), "a").value == {"v": 1, "text": "é"}
+    async with AsyncSqliteStore.from_conn_string(str(tmp_path / "d.db")) as plain:
+        assert (await plain.aget(("docs",), "a")).value == {"v": 1, "text": "é"}
+    with pytest.raises(ValueError, match="deserializer must be a callable"):
+        SqliteStore(sqlite3.connect(":memory:"), deserializer="json")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, cast
 
 import psycopg
@@ -135,8 +135,13 @@ class BasePostgresStore(sqlplans.PlannedStore):
     # The index settings as given (a PostgresIndexConfig), with `fields` resolved.
     _index: PostgresIndexConfig | None
 
-    def _configure(self, index: IndexConfig | None, ttl: TTLConfig | None) -> None:
-        super()._configure(index, ttl)
+    def _configure(
+        self,
+        index: IndexConfig | None,
+        ttl: TTLConfig | None,
+        deserializer: Callable[[bytes], Any] | None = None,
+    ) -> None:
+        super()._configure(index, ttl, deserializer)
         self._index = cast("PostgresIndexConfig | None", self.index_config)
         if self._index is not None:
             dims = self._index.get("dims")

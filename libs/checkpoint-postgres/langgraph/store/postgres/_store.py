@@ -41,7 +41,7 @@ class StoreMethods(RunnerOwner, BasePostgresStore, BaseStore):
     ) -> None:
         super().__init__()
         self._runner = Runner(type(self).__name__, conn, pipe, tables=STORE_TABLES, binary=False)
-        self._configure(index, ttl)
+        self._configure(index, ttl, deserializer)
 
     @classmethod
     @contextmanager

@@ -49,7 +49,7 @@ class AsyncStoreMethods(AsyncRunnerOwner, BasePostgresStore, AsyncBatchedBaseSto
         self._runner = AsyncRunner(
             type(self).__name__, conn, pipe, tables=STORE_TABLES, binary=False
         )
-        self._configure(index, ttl)
+        self._configure(index, ttl, deserializer)
 
     @classmethod
     @asynccontextmanager

@@ -48,7 +48,7 @@ class StoreCore(RunnerAttributes["sqlite3.Connection"], BaseStore, BaseSqliteSto
             setup_plans=self._setup_plans,
             extension=Extension(path=self._vec_extension, loaded=self._vec_loaded),
         )
-        self._configure(index, ttl)
+        self._configure(index, ttl, deserializer)
 
     def setup(self) -> None:
         """Create or migrate the tables. Idempotent."""

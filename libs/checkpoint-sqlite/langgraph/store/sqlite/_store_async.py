@@ -52,7 +52,7 @@ class AsyncStoreCore(
             setup_plans=self._setup_plans,
             extension=Extension(path=self._vec_extension, loaded=self._vec_loaded),
         )
-        self._configure(index, ttl)
+        self._configure(index, ttl, deserializer)
 
     async def setup(self) -> None:
         """Create or migrate the tables. Idempotent."""

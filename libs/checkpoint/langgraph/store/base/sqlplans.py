@@ -18,6 +18,7 @@ on each row read, so the SQL side can only ever widen what is read.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from abc import ABC, abstractmethod
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from langgraph.checkpoint.base.plan import Execute, Plan, Query
+from langgraph.checkpoint.errors import InvalidConfigError
 from langgraph.store.base import (
     GetOp,
     IndexConfig,
@@ -71,6 +73,9 @@ class Dialect(ABC):
     similarity_sql: str | None = None
     """Expression scoring `embedding` against the query vector (bound as `?`)
     in SQL; without it, scores are computed in Python (`unpack_vector`)."""
+    load_document: Callable[[bytes], Any] | None = None
+    """The store's `deserializer`: reads a stored document from its JSON bytes
+    (None: `json.loads`)."""
 
     writes_vectors_with_item: ClassVar[bool] = False
     """Whether `upsert_with_vectors` and `delete_with_vectors` write an item
@@ -181,9 +186,16 @@ def migrate_plan(dialect: Dialect, table: str, migrations: Sequence[Migration]) 
 _COLUMNS = "prefix, key, value, created_at, updated_at, expires_at, ttl_minutes"
 
 
-def _value(row: Sequence[Any]) -> Any:
-    """The stored document: JSON text or bytes, or already decoded by the driver."""
+def _value(row: Sequence[Any], dialect: Dialect) -> Any:
+    """The stored document: JSON text or bytes, or already decoded by the
+    driver; through the store's `deserializer` (given the JSON bytes) if it has one."""
     value = row[2]
+    if dialect.load_document is not None:
+        if isinstance(value, str):
+            value = value.encode()
+        elif not isinstance(value, (bytes, bytearray)):  # decoded by the driver (jsonb)
+            value = json.dumps(value, ensure_ascii=False).encode()
+        return dialect.load_document(bytes(value))
     return json.loads(value) if isinstance(value, (str, bytes, bytearray)) else value
 
 
@@ -198,8 +210,8 @@ def _item_fields(row: Sequence[Any], value: Any) -> dict[str, Any]:
     }
 
 
-def _item(row: Sequence[Any]) -> Item:
-    return Item(**_item_fields(row, _value(row)))
+def _item(row: Sequence[Any], dialect: Dialect) -> Item:
+    return Item(**_item_fields(row, _value(row, dialect)))
 
 
 def _search_item(row: Sequence[Any], value: Any, score: float | None) -> SearchItem:
@@ -260,7 +272,7 @@ def _get(dialect: Dialect, op: GetOp) -> Plan[Item | None]:
         return None
     if op.refresh_ttl:
         yield from _refresh(dialect, [(prefix, op.key, rows[0][6])], at)
-    return _item(rows[0])
+    return _item(rows[0], dialect)
 
 
 def _put(
@@ -369,7 +381,7 @@ def _search(
             if row[2] is None or (row[0], row[1]) in seen or _expired(row, at):
                 continue
             seen.add((row[0], row[1]))
-            value = _value(row)
+            value = _value(row, dialect)
             if matches(value):
                 kept.append((row, value))
                 if most is not None and len(kept) >= most:
@@ -490,7 +502,18 @@ class PlannedStore:
     index_config: IndexConfig | None
     embeddings: Embeddings | None
 
-    def _configure(self, index: IndexConfig | None, ttl: TTLConfig | None) -> None:
+    def _configure(
+        self,
+        index: IndexConfig | None,
+        ttl: TTLConfig | None,
+        deserializer: Callable[[bytes], Any] | None = None,
+    ) -> None:
+        if deserializer is not None and not callable(deserializer):
+            raise InvalidConfigError(
+                f"deserializer must be a callable taking the stored JSON bytes, "
+                f"got {type(deserializer).__name__}"
+            )
+        self.deserializer = deserializer
         self.ttl_config = ttl
         self.index_config = None
         self.embeddings = None
@@ -530,9 +553,12 @@ class PlannedStore:
         # A generator: `self.dialect` is read when the plan starts running,
         # after the setup that may have changed it (how vectors are scored).
         embedded = vectors_by_field(texts, vectors)
+        dialect = self.dialect
+        if self.deserializer is not None:
+            dialect = dataclasses.replace(dialect, load_document=self.deserializer)
         return (
             yield from batch_plan(
-                self.dialect,
+                dialect,
                 ops,
                 vectors_enabled=self.index_config is not None,
                 embedded=embedded,
