@@ -111,5 +111,5 @@ def open_saver(kind, location):
 
 @pytest.fixture
 async def saver(open_saver) -> AsyncIterator[Saver]:
-    async with open_saver({"default_ttl": 0.01}) as s:
+    async with open_saver({"default_ttl": 0.02}) as s:  # test_retention.TTL
         yield s

@@ -20,8 +20,8 @@ from langgraph.graph import START, StateGraph
 from langgraph.types import Command, interrupt
 from typing_extensions import TypedDict
 
-TTL = 0.01  # minutes: 0.6 s
-PAST_TTL = 0.7  # seconds
+TTL = 0.02  # minutes: 1.2 s (what is fresh must stay so through a slow sweep)
+PAST_TTL = 1.3  # seconds
 
 
 def cfg(thread_id: str, ns: str = "") -> dict:
