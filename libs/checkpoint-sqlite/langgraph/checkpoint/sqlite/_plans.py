@@ -121,11 +121,6 @@ BEGIN SELECT RAISE(ABORT, '{THREAD_DELETED_MARK}'); END""",
 )
 
 
-# Needs every other connection out of the file for a moment; on a fresh file
-# SQLite may answer SQLITE_BUSY at once instead of waiting (see retry_busy).
-WAL = "PRAGMA journal_mode = WAL"
-
-
 def setup_plan() -> Plan:
     """Create the tables, and add `task_path` to databases from before it existed."""
     for statement in (*CREATE_TABLES, *CREATE_DELETION_GUARD):
