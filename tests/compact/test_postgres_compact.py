@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base.compact import (
     DELTA_TYPE,
-    SNAPSHOT_EVERY,
+    STEPS_PER_ANCHOR,
     BrokenChainError,
     decode_record,
 )
@@ -118,10 +118,11 @@ def test_deltas_mutations_and_snapshots(saver, uri, new_thread, messages):
     changed = messages(4)
     changed[0]["content"] = "edited"  # a changed item: stored whole
     thread.put(saver, {"messages": changed})
-    for n in range(5, 5 + SNAPSHOT_EVERY + 3):
+    for n in range(5, 5 + STEPS_PER_ANCHOR + 3):
         thread.put(saver, {"messages": [*changed, *messages(n)[4:]]})
     lengths = chain_lengths(uri, thread.thread_id)
-    assert lengths[:4] == [0, 1, 0, 1] and max(lengths) == SNAPSHOT_EVERY
+    # the full value, its steps, then an anchor on it (one link) and steps on that
+    assert lengths == [0, 1, 0, *range(1, STEPS_PER_ANCHOR + 1), 1, 2, 3]
     thread.check(saver)
 
 

@@ -6,15 +6,18 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import zlib
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
+import ormsgpack
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.base.compact import (
     COMPACT_ROW_TYPE,
-    SNAPSHOT_EVERY,
+    FULL_EVERY,
+    MAX_CHAIN,
     BrokenChainError,
     decode_record,
 )
@@ -166,15 +169,49 @@ def test_shorter_replaced_or_other_values_are_stored_whole(saver, db, new_thread
     thread.check(saver)
 
 
-def test_a_chain_never_grows_beyond_the_snapshot_interval(saver, db, new_thread, messages):
+def test_a_chain_never_grows_beyond_its_bound(saver, db, new_thread, messages):
     thread = new_thread()
-    turns = 2 * SNAPSHOT_EVERY + 5
+    turns = 2 * FULL_EVERY + 5
     for n in range(1, turns + 1):
         thread.put(saver, {"messages": messages(n)})
     lengths = chain_lengths(db, thread.thread_id, "messages")
-    assert max(lengths) == SNAPSHOT_EVERY
-    assert lengths.count(0) == 3  # the first, then a full value every SNAPSHOT_EVERY + 1
+    assert max(lengths) == MAX_CHAIN
+    assert lengths.count(0) == 3  # the first, then a full value every FULL_EVERY
+    assert [n for n, length in enumerate(lengths) if length == 0] == [0, FULL_EVERY, 2 * FULL_EVERY]
     thread.check(saver)
+
+
+def test_rows_compressed_by_an_earlier_version_read_back(saver, db, new_thread, messages):
+    """Before two-tier chains, compact rows stored their base zlib-compressed
+    (a full value too: as a compact row without records). Such files still read."""
+    thread = new_thread()
+    for n in range(1, 6):
+        thread.put(saver, {"messages": messages(n)})
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute(
+            "SELECT checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ?",
+            (thread.thread_id,),
+        ).fetchall()
+        for checkpoint_id, type_, blob in rows:
+            if type_ == COMPACT_ROW_TYPE:
+                (base_type, base_bytes), records = unpack_compact_row(blob)
+            else:
+                (base_type, base_bytes), records = (type_, blob), {}
+            old = ormsgpack.packb([base_type, zlib.compress(base_bytes), records, "zlib"])
+            conn.execute(
+                "UPDATE checkpoints SET type = ?, checkpoint = ? WHERE checkpoint_id = ?",
+                (COMPACT_ROW_TYPE, old, checkpoint_id),
+            )
+        conn.commit()
+    assert set(row_types(db, thread.thread_id)) == {COMPACT_ROW_TYPE}
+    with (
+        SqliteSaver.from_conn_string(db) as plain,
+        SqliteSaver.from_conn_string(db, compact=True) as compact,
+    ):
+        thread.check(plain)
+        thread.check(compact)
+        thread.put(saver, {"messages": messages(6)})  # a step on an old row
+        thread.check(plain)
 
 
 def test_a_fork_from_an_old_checkpoint_reads_back_exactly(saver, new_thread, messages):

@@ -513,7 +513,7 @@ def _rebuild(
     for version in record.chain:
         type_, link_blob = links.get((thread_id, ns, channel, version), ("empty", b""))
         if type_ == DELTA_TYPE:
-            found[version] = decode_record(link_blob)
+            found[version] = decode_record(link_blob, with_chain=False)
         elif type_ != "empty":
             found[version] = FullValue(functools.partial(serde.loads_typed, (type_, link_blob)))
     where = f"thread {thread_id!r}, namespace {ns!r}, channel {channel!r}"

@@ -45,13 +45,11 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.base.compact import (
     COMPACT_ROW_TYPE,
-    COMPRESS_ABOVE,
     BrokenChainError,
     DeltaCache,
     DeltaRecord,
     FullValue,
     StoredList,
-    compress,
     decode_record,
     decompress,
     encode_list,
@@ -172,18 +170,17 @@ def load_metadata(raw: bytes | str | None) -> CheckpointMetadata:
 # A compact row (type COMPACT_ROW_TYPE) is msgpack of
 #     [base type, base bytes, {channel: delta record bytes}, compression]
 # where base is the checkpoint, serialized by the saver's serializer, without
-# the delta-stored channel values (compressed when large: `compress`), and
+# the delta-stored channel values (compression "" since two-tier chains; zlib
+# in rows written before: `decompress` reads both), and
 # each record (base.compact) lists the checkpoint ids of the rows its chain
 # runs through. A reader takes one channel's record out of the map without
-# deserializing anything else. In compact mode a large checkpoint without
-# deltas (a full snapshot) is a compact row too, for the compression.
+# deserializing anything else. A checkpoint without deltas is a plain row.
 
 CompactRow = tuple[tuple[str, bytes], dict[str, bytes]]
 
 
 def pack_compact_row(base: tuple[str, bytes], records: Mapping[str, bytes]) -> bytes:
-    codec, base_bytes = compress(base[1])
-    return ormsgpack.packb([base[0], base_bytes, dict(records), codec])
+    return ormsgpack.packb([base[0], base[1], dict(records), ""])
 
 
 def unpack_compact_row(blob: bytes) -> CompactRow:
@@ -198,7 +195,7 @@ def _chain_link(
     if type_ == COMPACT_ROW_TYPE:
         base, records = unpack_compact_row(blob)
         if channel in records:
-            return decode_record(records[channel])
+            return decode_record(records[channel], with_chain=False)
     else:
         base = (type_, blob)
 
@@ -355,8 +352,6 @@ def encode_checkpoint(
         blob = pack_compact_row(serde.dumps_typed(base), records)
         return EncodedCheckpoint(COMPACT_ROW_TYPE, blob, frozenset(links), stored)
     type_, blob = serde.dumps_typed(checkpoint)
-    if len(blob) > COMPRESS_ABOVE:
-        type_, blob = COMPACT_ROW_TYPE, pack_compact_row((type_, blob), {})
     return EncodedCheckpoint(type_, blob, frozenset(), stored)
 
 

@@ -14,12 +14,22 @@ link in one query; `rebuild_list` walks them back to the nearest full value. A
 location is backend-specific (a checkpoint id in SQLite, a blob version in
 Postgres); this module only passes it around.
 
+Chains have two tiers, so that full values can be rare while a chain stays
+short. A value is stored as a *step* (a delta on the value stored just before
+it) up to `STEPS_PER_ANCHOR` times in a row; the next one is an *anchor*: a
+delta on the nearest anchor (or full value) behind, holding every item since.
+After `ANCHORS_PER_FULL` anchors the value is stored whole. A chain thus has at
+most `MAX_CHAIN` links, a full value comes every `FULL_EVERY` versions, and each
+item is stored about twice (once in a step, once in an anchor) instead of once
+per full snapshot.
+
 Delta rows carry types (`DELTA_TYPE`, `COMPACT_ROW_TYPE`) that serializers
 without this module reject with an error instead of misreading.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 import threading
@@ -36,18 +46,19 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 __all__ = [
     "COMPACT_ROW_TYPE",
-    "COMPRESS_ABOVE",
     "ConversionProgress",
     "DELTA_BASE_MISSING_MARK",
     "DELTA_TYPE",
-    "SNAPSHOT_EVERY",
+    "ANCHORS_PER_FULL",
+    "FULL_EVERY",
+    "MAX_CHAIN",
+    "STEPS_PER_ANCHOR",
     "BrokenChainError",
     "DeltaCache",
     "DeltaRecord",
     "EncodedList",
     "FullValue",
     "StoredList",
-    "compress",
     "decode_record",
     "decompress",
     "encode_list",
@@ -63,21 +74,17 @@ DELTA_TYPE = "lgc-delta-v1"
 COMPACT_ROW_TYPE = "lgc-compact-v1"
 """Type of a SQLite checkpoint row holding delta records."""
 
-# At most this many older links behind a record: a full value is stored at
-# least every SNAPSHOT_EVERY + 1 versions. Measured with bench/growth.py (200
-# turns, 1,000 checkpoints, SQLite, snapshots compressed): 16 -> 3.4 MB,
-# 32 -> 3.1 MB, 64 -> 3.5 MB (the chains each row lists outgrow what fewer
-# snapshots save), against 137 MB plain; get_state within noise of plain for
-# 16 and 32, and a read fetches twice the rows at 64. Without compression 64
-# was smallest (5.3 MB against 6.7 MB at 32), which is why it is measured again.
-SNAPSHOT_EVERY = 32
-
-# Full values this large are compressed in compact mode: with deltas, the
-# full snapshots are most of a conversation's bytes (bench/growth.py: 2 MB of
-# 5.3 MB at 200 turns, 1/8 of that compressed), and zlib reads 270 KB back
-# in about a millisecond against 3-6 ms to decode it. (Postgres compresses large blobs
-# itself, TOAST, so its savers leave them as they are.)
-COMPRESS_ABOVE = 16 * 1024
+# Measured with bench/growth.py (one thread, 200 turns, 1,000 checkpoints):
+# a single tier with a full value every 33 versions stored 4.3 MB on SQLite
+# with the snapshots compressed (8.2 MB without) and read the latest in 3.6 ms
+# against plain's 2.3 (1.2 ms of it zlib); two tiers of 16 store less without
+# compressing anything, and read as fast as plain (bench/README.md, growth).
+STEPS_PER_ANCHOR = 16
+ANCHORS_PER_FULL = 16
+MAX_CHAIN = STEPS_PER_ANCHOR + ANCHORS_PER_FULL
+"""At most this many older links behind a record."""
+FULL_EVERY = (STEPS_PER_ANCHOR + 1) * (ANCHORS_PER_FULL + 1)
+"""A chain of appends stores a full value at least this often."""
 
 Item = tuple[str, bytes]
 """One list item as the saver's serializer wrote it: (type, bytes)."""
@@ -105,14 +112,18 @@ class BrokenChainError(CheckpointError, LookupError):
 
 @dataclass(frozen=True, slots=True)
 class StoredList:
-    """What a saver last stored for one channel: where, how many items, and
-    the length and digest of their serialized bytes."""
+    """What a saver last stored for one channel: where, how many items, the
+    length and digest of their serialized bytes, and its place in the tiers."""
 
     location: str
     count: int
     length: int
     digest: bytes
     chain: tuple[str, ...]  # the links behind it, nearest first (empty: a full value)
+    steps: int = 0  # steps from here down to the nearest anchor, this one included
+    anchors: int = 0  # anchors from that one down to the full value, it included
+    anchor_count: int = 0  # items and bytes of that anchor (this value's: steps == 0)
+    anchor_length: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,20 +137,17 @@ class DeltaRecord:
 @dataclass(frozen=True, slots=True)
 class EncodedList:
     """A list value ready to store: as a delta (`record`) or whole (`record`
-    None); `digest` None when its bytes cannot be extended (not msgpack)."""
+    None); `place` None when its bytes cannot be extended (not msgpack)."""
 
-    count: int
-    length: int
-    digest: bytes | None
     record: DeltaRecord | None
     whole: tuple[str, bytes]  # the value serialized whole (as a plain saver stores it)
+    place: StoredList | None  # what `stored_at` returns, at a location to fill in
 
     def stored_at(self, location: str) -> StoredList | None:
         """The cache entry once this value is stored at `location`."""
-        if self.digest is None:
+        if self.place is None:
             return None
-        chain = self.record.chain if self.record is not None else ()
-        return StoredList(location, self.count, self.length, self.digest, chain)
+        return dataclasses.replace(self.place, location=location)
 
 
 def _items_offset(packed: bytes, count: int) -> int | None:
@@ -155,13 +163,11 @@ def _items_offset(packed: bytes, count: int) -> int | None:
 
 
 def encode_list(
-    serde: SerializerProtocol,
-    value: list[Any],
-    previous: StoredList | None,
-    max_links: int = SNAPSHOT_EVERY,
+    serde: SerializerProtocol, value: list[Any], previous: StoredList | None
 ) -> EncodedList:
-    """`value` as a delta on `previous` when its first items serialize to the
-    bytes previous's items did and the chain has room; otherwise whole.
+    """`value` as a step or an anchor behind `previous` (module docstring)
+    when its first items serialize to the bytes previous's items did;
+    otherwise whole.
 
     A msgpack array is its items' encodings one after the other, so the
     list is serialized once, as a plain saver does, and its prefix compared
@@ -171,33 +177,58 @@ def encode_list(
     type_, packed = serde.dumps_typed(value)
     offset = _items_offset(packed, len(value)) if type_ == "msgpack" else None
     if offset is None:
-        return EncodedList(len(value), 0, None, None, (type_, packed))
+        return EncodedList(None, (type_, packed), None)
     items = memoryview(packed)[offset:]
+    count, length = len(value), len(items)
     hasher = hashlib.blake2b(digest_size=16)
+    place = StoredList("", count, length, b"", (), 0, 0, count, length)
     record = None
     if (
         previous is not None
-        and 1 <= previous.count <= len(value)
-        and previous.length <= len(items)
-        and len(previous.chain) < max_links
+        and 1 <= previous.count <= count
+        and previous.length <= length
+        and (previous.steps < STEPS_PER_ANCHOR or previous.anchors < ANCHORS_PER_FULL)
     ):
         hasher.update(items[: previous.length])
         if hasher.copy().digest() == previous.digest:
-            appended = tuple(serde.dumps_typed(item) for item in value[previous.count :])
+            if previous.steps < STEPS_PER_ANCHOR:
+                chain = (previous.location, *previous.chain)
+                base_count, base_length = previous.count, previous.length
+                place = StoredList(
+                    "",
+                    count,
+                    length,
+                    b"",
+                    chain,
+                    previous.steps + 1,
+                    previous.anchors,
+                    previous.anchor_count,
+                    previous.anchor_length,
+                )
+            else:  # an anchor on the nearest one behind previous's steps
+                chain = previous.chain[previous.steps - 1 :]
+                base_count, base_length = previous.anchor_count, previous.anchor_length
+                place = StoredList(
+                    "", count, length, b"", chain, 0, previous.anchors + 1, count, length
+                )
+            appended = tuple(serde.dumps_typed(item) for item in value[base_count:])
             if (
                 all(t == "msgpack" for t, _ in appended)
-                and b"".join(payload for _, payload in appended) == items[previous.length :]
+                and b"".join(payload for _, payload in appended) == items[base_length:]
             ):
-                record = DeltaRecord((previous.location, *previous.chain), appended)
+                record = DeltaRecord(chain, appended)
+            else:
+                place = StoredList("", count, length, b"", (), 0, 0, count, length)
         hasher.update(items[previous.length :])
     else:
         hasher.update(items)
-    return EncodedList(len(value), len(items), hasher.digest(), record, (type_, packed))
+    return EncodedList(record, (type_, packed), dataclasses.replace(place, digest=hasher.digest()))
 
 
 def _pack_location(location: str) -> str | bytes:
     """A location in a canonical UUID's form (SQLite's checkpoint ids) as its
-    16 bytes: a chain of them takes half the space."""
+    16 bytes: a chain of them takes half the space. (Postgres versions stay
+    strings: the database's delta guard reads them.)"""
     if len(location) == 36:
         try:
             if str(uuid.UUID(location)) == location:
@@ -216,10 +247,12 @@ def encode_record(record: DeltaRecord) -> bytes:
     return ormsgpack.packb([chain, [list(item) for item in record.appended]])
 
 
-def decode_record(blob: bytes) -> DeltaRecord:
+def decode_record(blob: bytes, *, with_chain: bool = True) -> DeltaRecord:
+    """The record in `blob`; `with_chain=False` leaves its chain empty, for a
+    link on another record's walk (which follows that record's chain)."""
     chain, appended = ormsgpack.unpackb(blob)
     return DeltaRecord(
-        tuple(_unpack_location(location) for location in chain),
+        tuple(_unpack_location(location) for location in chain) if with_chain else (),
         tuple((type_, payload) for type_, payload in appended),
     )
 
@@ -267,16 +300,9 @@ def _load_items(serde: SerializerProtocol, items: Sequence[Item]) -> list[Any]:
     return serde.loads_typed(("msgpack", header + b"".join(payload for _, payload in items)))
 
 
-def compress(blob: bytes) -> tuple[str, bytes]:
-    """(codec, bytes): zlib (in every Python, so a database compacted anywhere
-    reads anywhere; an optional faster codec would make that depend on what
-    the reader installed); "" for a blob too small to gain."""
-    if len(blob) <= COMPRESS_ABOVE:
-        return "", blob
-    return "zlib", zlib.compress(blob, 1)
-
-
 def decompress(codec: str, blob: bytes) -> bytes:
+    """A compact row's base as stored: rows written before two-tier chains
+    compressed large ones with zlib (in every Python, so they read anywhere)."""
     if codec == "":
         return blob
     if codec == "zlib":
