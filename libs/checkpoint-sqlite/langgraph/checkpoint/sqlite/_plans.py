@@ -477,9 +477,15 @@ def _writes_query(keys: Sequence[tuple[str, str, str]], channels: Sequence[str] 
     """Pending writes of many checkpoints in one statement."""
     sql = (
         "SELECT thread_id, checkpoint_ns, checkpoint_id, task_id, channel, type, value, "
-        f"task_path, idx FROM writes WHERE {_KEY_IN_JSON}"
+        "task_path, idx FROM writes WHERE "
     )
-    params = [json_list(keys)]
+    params: list[Any]
+    if len(keys) == 1:  # get_tuple's case: no JSON to build and parse
+        sql += "thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
+        params = list(keys[0])
+    else:
+        sql += _KEY_IN_JSON
+        params = [json_list(keys)]
     if channels:
         sql += " AND channel IN (SELECT value FROM json_each(?))"
         params.append(json_list(channels))
@@ -657,7 +663,8 @@ class ListPages:
     FIRST_PAGE, MAX_PAGE = 1000, 8000
     # Full checkpoints decoded per plan: 1 at first, doubling up to 25, so the
     # first item of a long thread costs one decode (a 25-row first chunk made
-    # it 12x slower than the reference's, which decodes as the caller asks).
+    # it 12x slower than the reference's, which decodes as the caller asks);
+    # with a limit, that many at once (up to 25): the caller asked for them.
     FIRST_CHUNK, MAX_CHUNK = 1, 25
 
     def __init__(
@@ -680,7 +687,7 @@ class ListPages:
         self.pending: deque[tuple[str, str, str]] = deque()  # matching keys not yet read
         self.last: tuple[Any, ...] | None = None  # ordering columns of the last key seen
         self.page = self.FIRST_PAGE
-        self.chunk = self.FIRST_CHUNK
+        self.chunk = self.FIRST_CHUNK if limit is None else max(1, min(limit, self.MAX_CHUNK))
         self.keys_exhausted = False
 
     def next_plan(self) -> Plan | None:
