@@ -314,10 +314,14 @@ def _task_paths_postgres(uri: str) -> list[tuple[Any, ...]]:
 
 
 def test_interrupted_copy_resumes(tmp_path: Path) -> None:
+    # Big enough that the copy (about 8,000 checkpoints/s here) cannot end
+    # between two looks at its progress: 1,200 were copied within one look.
+    threads = 2000
+    total = 4 * threads
     source = tmp_path / "source.db"
     with SqliteSaver.from_conn_string(str(source)) as saver:
-        for thread in range(300):
-            config = {"configurable": {"thread_id": f"t{thread:03}", "checkpoint_ns": ""}}
+        for thread in range(threads):
+            config = {"configurable": {"thread_id": f"t{thread:04}", "checkpoint_ns": ""}}
             for step in range(4):
                 checkpoint = empty_checkpoint()
                 checkpoint["id"] = str(uuid6(clock_seq=step))
@@ -341,13 +345,15 @@ def test_interrupted_copy_resumes(tmp_path: Path) -> None:
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     done = _count(destination)
-    assert 100 <= done < 1200
+    assert 100 <= done < total
     resumed = cli_json("copy", f"sqlite:///{source}", f"sqlite:///{destination}")
     assert resumed["ok"]
     assert resumed["skipped_checkpoints"] >= done - 1  # the last one may lack its writes
-    assert resumed["copied_checkpoints"] + resumed["skipped_checkpoints"] == 1200
-    assert _count(destination) == 1200
-    assert sqlite3.connect(destination).execute("SELECT count(*) FROM writes").fetchone() == (1200,)
+    assert resumed["copied_checkpoints"] + resumed["skipped_checkpoints"] == total
+    assert _count(destination) == total
+    assert sqlite3.connect(destination).execute("SELECT count(*) FROM writes").fetchone() == (
+        total,
+    )
 
 
 def _count(path: Path) -> int:
