@@ -132,6 +132,40 @@ def test_setup_on_a_non_autocommit_connection(postgres_server):
         put_one(saver, "t", 1)
 
 
+def _blob_compression(uri: str) -> dict[str, str]:
+    with psycopg.connect(uri) as conn:
+        rows = conn.execute(
+            "SELECT attrelid::regclass::text, attcompression FROM pg_attribute "
+            "WHERE attname = 'blob' AND attrelid = ANY(%s::regclass[])",
+            (list(_plans.BLOB_COLUMNS),),
+        ).fetchall()
+    return dict(rows)
+
+
+def test_setup_compresses_blobs_with_lz4_unless_someone_chose(postgres_server):
+    uri = postgres_server.new_database("lz4")
+    value = [f"item {i} " * 400 for i in range(40)]  # about 150 KB: TOASTed
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()
+        config = put_one(saver, "t", value)
+        saver.put_writes(config, [("w", value)], "task")
+        assert saver.get_tuple(config).checkpoint["channel_values"]["v"] == value
+    assert _blob_compression(uri) == {"checkpoint_blobs": "l", "checkpoint_writes": "l"}
+    with psycopg.connect(uri) as conn:
+        stored = conn.execute(
+            "SELECT pg_column_compression(blob) FROM checkpoint_blobs UNION ALL "
+            "SELECT pg_column_compression(blob) FROM checkpoint_writes"
+        ).fetchall()
+        assert stored == [("lz4",), ("lz4",)]
+        # A DBA's choice, pglz here, survives later setups.
+        conn.execute("ALTER TABLE checkpoint_blobs ALTER COLUMN blob SET COMPRESSION pglz")
+        conn.commit()
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()
+        assert saver.get_tuple(config).checkpoint["channel_values"]["v"] == value
+    assert _blob_compression(uri) == {"checkpoint_blobs": "p", "checkpoint_writes": "l"}
+
+
 # -- errors ------------------------------------------------------------------------------
 
 
