@@ -64,13 +64,23 @@ def made_before(checkpoint_id: str | None, watermark: str) -> bool:
     return is_time_ordered(checkpoint_id) and checkpoint_id <= watermark  # type: ignore[operator]
 
 
-def thread_deleted_error(exc: BaseException) -> ThreadDeletedError | None:
-    """The library's error for a database error raised by the deletion guard."""
-    if THREAD_DELETED_MARK not in str(exc):
-        return None
-    error = ThreadDeletedError(
-        "this write belongs to a checkpoint history that was deleted (delete_thread) while "
-        "it was in flight, so it was not stored; start the thread again to write to it"
+def late_write_error(thread_id: str | None = None) -> ThreadDeletedError:
+    """The error every saver raises for a write that belongs to a deleted history."""
+    where = f"thread {thread_id!r}: " if thread_id else ""
+    return ThreadDeletedError(
+        f"{where}this write belongs to a checkpoint history that was deleted (delete_thread) "
+        "while it was in flight, so it was not stored; start the thread again to write to it"
     )
+
+
+def thread_deleted_error(exc: BaseException) -> ThreadDeletedError | None:
+    """The library's error for a database error raised by the deletion guard
+    (Postgres's names the thread after the mark; SQLite's does not)."""
+    text = str(exc)
+    if THREAD_DELETED_MARK not in text:
+        return None
+    after = text.split(THREAD_DELETED_MARK, 1)[1]
+    thread_id = after[2:].splitlines()[0].strip() if after.startswith(": ") else None
+    error = late_write_error(thread_id or None)
     error.__cause__ = exc
     return error

@@ -43,6 +43,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.base.deletion import (
     deletion_watermark,
     expired_watermarks_before,
+    late_write_error,
     made_before,
 )
 from langgraph.checkpoint.base.retention import (
@@ -59,7 +60,7 @@ from langgraph.checkpoint.base.retention import (
     validated_thread_ttl,
     validated_ttl,
 )
-from langgraph.checkpoint.errors import InvalidConfigError, ThreadDeletedError
+from langgraph.checkpoint.errors import InvalidConfigError
 
 __all__ = [
     "BaseCheckpointSaver",
@@ -380,10 +381,7 @@ class InMemorySaver(
         """Raise for a write that belongs to a deleted history (see base.deletion)."""
         watermark = self._tombstones.get(thread_id)
         if watermark is not None and any(made_before(c, watermark) for c in checkpoint_ids):
-            raise ThreadDeletedError(
-                f"thread {thread_id!r} was deleted while this write was in flight; it was "
-                "not stored (start the thread again to write to it)"
-            )
+            raise late_write_error(thread_id)
 
     def delete_thread(self, thread_id: str) -> None:
         thread_id = validated_thread_id(thread_id)
