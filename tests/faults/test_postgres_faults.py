@@ -166,10 +166,14 @@ def terminate_waiting(admin_uri: str, app_name: str) -> int:
 
 
 def terminate_idle(admin_uri: str, app_name: str) -> int:
+    """Terminate the backends of `app_name` and wait until they are gone (up to
+    10 s): without the wait, a backend could still be exiting when the next
+    call starts, and that call then meets two faults (its connection, and the
+    one its retry got), which it rightly reports as a failure."""
     with psycopg.connect(admin_uri, autocommit=True) as admin:
         return admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = %s",
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 10000)) "
+            "FROM pg_stat_activity WHERE application_name = %s",
             (app_name,),
         ).fetchone()[0]
 
