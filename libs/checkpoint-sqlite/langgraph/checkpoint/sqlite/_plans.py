@@ -659,8 +659,11 @@ class ListPages:
 
     # Keys per page, doubling up to the cap: where no index gives the order
     # (list(None), a thread without namespace), each page sorts every key
-    # still ahead, so few pages matter more than small ones.
-    FIRST_PAGE, MAX_PAGE = 1000, 8000
+    # still ahead, so few pages matter more than small ones; within one
+    # thread and namespace a page is a range of the primary key's index, and
+    # a small first one brings the first item sooner (1,000 keys cost a
+    # 10,000-checkpoint thread's first item 1.1 ms against the reference's 0.3).
+    FIRST_PAGE, FIRST_INDEXED_PAGE, MAX_PAGE = 1000, 32, 8000
     # Full checkpoints decoded per plan: 1 at first, doubling up to 25, so the
     # first item of a long thread costs one decode (a 25-row first chunk made
     # it 12x slower than the reference's, which decodes as the caller asks);
@@ -686,7 +689,7 @@ class ListPages:
         self.remaining = limit  # None: no limit
         self.pending: deque[tuple[str, str, str]] = deque()  # matching keys not yet read
         self.last: tuple[Any, ...] | None = None  # ordering columns of the last key seen
-        self.page = self.FIRST_PAGE
+        self.page = self.FIRST_INDEXED_PAGE if len(self.order) == 1 else self.FIRST_PAGE
         self.chunk = self.FIRST_CHUNK if limit is None else max(1, min(limit, self.MAX_CHUNK))
         self.keys_exhausted = False
 
