@@ -36,6 +36,29 @@ def test_thread_sweeper_deletes_expired_rows(tmp_path):
         assert store.get(("s",), "kept").value == {"v": 2}
 
 
+def test_a_failed_sweep_does_not_stop_the_sweeper(tmp_path, caplog):
+    path = str(tmp_path / "flaky.db")
+    with SqliteStore.from_conn_string(path, ttl=TTL) as store:
+        store.setup()
+        store.put(("s",), "short", {"v": 1}, ttl=0.2 / 60)
+        sweep, calls = store.sweep_ttl, []
+
+        def fails_once() -> int:
+            calls.append(1)
+            if len(calls) == 1:
+                raise sqlite3.OperationalError("database is locked")
+            return sweep()
+
+        store.sweep_ttl = fails_once  # what the sweeper runs
+        store.start_ttl_sweeper(sweep_interval_minutes=FAST_SWEEP)
+        deadline = time.monotonic() + 5
+        while rows(path) != 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert store.stop_ttl_sweeper(timeout=5)
+    assert rows(path) == 0 and len(calls) >= 2
+    assert "TTL sweep failed" in caplog.text
+
+
 async def test_task_sweeper_deletes_expired_rows(tmp_path):
     path = str(tmp_path / "asweep.db")
     async with AsyncSqliteStore.from_conn_string(path, ttl=TTL) as store:

@@ -380,7 +380,9 @@ class ThreadSweeper:
     def __init__(self) -> None:
         self._running: tuple[threading.Thread, threading.Event] | None = None
 
-    def start(self, sweep: Callable[[], Any], interval: float) -> SweeperThread:
+    def start(
+        self, sweep: Callable[[], Any], interval: float, name: str = "checkpoint-ttl-sweeper"
+    ) -> SweeperThread:
         self.stop(None)
         stop = threading.Event()
 
@@ -391,7 +393,7 @@ class ThreadSweeper:
                 except Exception:  # the next sweep may succeed (a database busy, a blip)
                     logger.exception("TTL sweep failed")
 
-        thread = threading.Thread(target=loop, name="checkpoint-ttl-sweeper", daemon=True)
+        thread = threading.Thread(target=loop, name=name, daemon=True)
         self._running = (thread, stop)
         thread.start()
         return thread

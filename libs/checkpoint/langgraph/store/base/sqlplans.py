@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from langgraph.checkpoint.base.plan import Execute, Plan, Query
+from langgraph.checkpoint.base.retention import TaskSweeper, ThreadSweeper
 from langgraph.checkpoint.errors import InvalidConfigError
 from langgraph.store.base import (
     GetOp,
@@ -530,7 +531,8 @@ class PlannedStore:
             self.index_config["fields"] = index_text_paths(index)
             self.embeddings = ensure_embeddings(index.get("embed"))
         self.is_setup = False
-        self._sweeper: Any = None
+        self._thread_sweeper = ThreadSweeper()
+        self._task_sweeper = TaskSweeper()
 
     def _setup_plans(self) -> Iterator[Plan[Any]]:
         yield migrate_plan(self.dialect, "store_migrations", self.migrations)
@@ -585,50 +587,22 @@ class PlannedStore:
         return 60 * (minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5)
 
     # -- sync sweeping (a thread) and async sweeping (a task) --
+    # The savers' sweepers (base.retention): a failed sweep is logged and the
+    # next one runs; starting again replaces the running one.
 
     def _start_thread_sweeper(
         self, sweep: Callable[[], Any], minutes: int | None
     ) -> threading.Thread:
-        interval = self._sweep_interval(minutes)
-        stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(interval):
-                sweep()
-
-        thread = threading.Thread(
-            target=loop, name=f"{type(self).__name__}-ttl-sweeper", daemon=True
-        )
-        self._sweeper = (thread, stop)
-        thread.start()
-        return thread
+        name = f"{type(self).__name__}-ttl-sweeper"
+        return self._thread_sweeper.start(sweep, self._sweep_interval(minutes), name)
 
     def _stop_thread_sweeper(self, timeout: float | None) -> bool:
-        if self._sweeper is None:
-            return True
-        thread, stop = self._sweeper
-        self._sweeper = None
-        stop.set()
-        thread.join(timeout)
-        return not thread.is_alive()
+        return self._thread_sweeper.stop(timeout)
 
     async def _start_task_sweeper(
         self, sweep: Callable[[], Awaitable[Any]], minutes: int | None
     ) -> asyncio.Task:
-        interval = self._sweep_interval(minutes)
-
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                await sweep()
-
-        self._sweeper = asyncio.get_running_loop().create_task(loop())
-        return self._sweeper
+        return await self._task_sweeper.start(sweep, self._sweep_interval(minutes))
 
     async def _stop_task_sweeper(self, timeout: float | None) -> bool:
-        task, self._sweeper = self._sweeper, None
-        if task is None:
-            return True
-        task.cancel()
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        return bool(done)
+        return await self._task_sweeper.stop(timeout)
