@@ -299,4 +299,8 @@ class SaverMethods(ThreadSweeperMethods, RunnerOwner, BasePostgresSaver):
             effect = Effect.REPEATABLE if step.writes else Effect.READ
             result = self._run(step.make, effect, transaction=step.writes)
             run_sweep_step(step, planner.report, result, time.monotonic() - started)
+        if planner.report.checkpoints_deleted and self.delta_cache is not None:
+            # Rows of swept threads are gone or rewritten: a delta on them
+            # would only be refused by the delta guard and stored whole.
+            self.delta_cache.clear()
         return planner.report
