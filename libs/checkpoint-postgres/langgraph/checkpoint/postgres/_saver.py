@@ -7,7 +7,6 @@ one of `PostgresSaver`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -29,13 +28,10 @@ from langgraph.checkpoint.base.retention import (
     CheckpointTTLConfig,
     ReadRefreshMemo,
     Retention,
-    SweepPlanner,
-    SweepReport,
-    ThreadSweeperMethods,
-    run_sweep_step,
     validated_prune,
     validated_ttl,
 )
+from langgraph.checkpoint.base.retention_methods import SqlRetentionMethods
 from langgraph.checkpoint.postgres import _plans as plans
 from langgraph.checkpoint.postgres import _retention as retention
 from langgraph.checkpoint.postgres._conn import (
@@ -53,7 +49,7 @@ from typing_extensions import Self
 T = TypeVar("T")
 
 
-class SaverMethods(ThreadSweeperMethods, RunnerOwner, BasePostgresSaver):
+class SaverMethods(SqlRetentionMethods, RunnerOwner, BasePostgresSaver):
     """What `AsyncPostgresSaver` does, on its runner."""
 
     # How `put` stores a checkpoint: one upsert, repeatable, outside a
@@ -251,56 +247,8 @@ class SaverMethods(ThreadSweeperMethods, RunnerOwner, BasePostgresSaver):
     def _retention_plans(self) -> retention.RetentionPlans:
         return retention.RetentionPlans(self.serde)  # the saver's serde at the time
 
-    def _record_read(self, config: RunnableConfig | None) -> None:
-        """With `refresh_on_read`, note that the config's thread was read (at
-        most once per tenth of the TTL per thread in this process)."""
-        if self._reads is None or not self.ttl or not self.ttl.refresh_on_read:
-            return
-        thread_id = config_location(config or {})[0]
-        if not self._reads.due(thread_id):
-            return
-        try:
-            self._run(
-                lambda: self._retention_plans.refresh_plan(thread_id),
-                Effect.REPEATABLE,
-                transaction=False,
-            )
-        except BaseException:
-            self._reads.forget(thread_id)
-            raise
-
-    def set_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
-        """Give one thread its own TTL in minutes, or None to keep it forever
-        (never expired, never trimmed by `keep_last`)."""
-        self._run(
-            lambda: self._retention_plans.set_thread_ttl_plan(thread_id, minutes),
-            Effect.REPEATABLE,
-            transaction=False,
-        )
-
-    def get_thread_ttl(self, thread_id: str) -> float | None:
-        """The thread's TTL in minutes: its own, else the default; None when it
-        is kept forever (or there is no default)."""
-        default = self.ttl.default_ttl if self.ttl else None
-        return self._run(
-            lambda: self._retention_plans.get_thread_ttl_plan(thread_id, default),
-            Effect.READ,
-            transaction=False,
-        )
-
-    def sweep_ttl(self) -> SweepReport:
-        """Remove what the retention settings say has expired, in batches that
-        are each one short transaction; returns what was removed. A batch
-        checks its threads again, so running it twice (after a fault) or
-        beside another sweeper removes nothing more."""
-        planner = SweepPlanner(self._retention_plans, self.ttl or Retention())
-        for step in planner.steps():
-            started = time.monotonic()
-            effect = Effect.REPEATABLE if step.writes else Effect.READ
-            result = self._run(step.make, effect, transaction=step.writes)
-            run_sweep_step(step, planner.report, result, time.monotonic() - started)
-        if planner.report.checkpoints_deleted and self.delta_cache is not None:
-            # Rows of swept threads are gone or rewritten: a delta on them
-            # would only be refused by the delta guard and stored whole.
-            self.delta_cache.clear()
-        return planner.report
+    def _run_retention(
+        self, make_plan: PlanFactory[T], *, writes: bool, transaction: bool = False
+    ) -> T:
+        effect = Effect.REPEATABLE if writes else Effect.READ
+        return self._run(make_plan, effect, transaction=transaction)

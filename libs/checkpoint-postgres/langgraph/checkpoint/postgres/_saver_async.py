@@ -12,13 +12,14 @@ one of `PostgresSaver`.
 # async-to-sync: rename acopy_thread=copy_thread aprune=prune
 # async-to-sync: rename aget_delta_channel_history=get_delta_channel_history
 # async-to-sync: rename aset_thread_ttl=set_thread_ttl aget_thread_ttl=get_thread_ttl
-# async-to-sync: rename asweep_ttl=sweep_ttl TaskSweeperMethods=ThreadSweeperMethods
+# async-to-sync: rename asweep_ttl=sweep_ttl
+# async-to-sync: rename AsyncSqlRetentionMethods=SqlRetentionMethods
+# async-to-sync: rename retention_methods_async=retention_methods
 
 from __future__ import annotations
 
 import asyncio  # async-only
 import contextlib  # async-only
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
@@ -40,13 +41,10 @@ from langgraph.checkpoint.base.retention import (
     CheckpointTTLConfig,
     ReadRefreshMemo,
     Retention,
-    SweepPlanner,
-    SweepReport,
-    TaskSweeperMethods,
-    run_sweep_step,
     validated_prune,
     validated_ttl,
 )
+from langgraph.checkpoint.base.retention_methods_async import AsyncSqlRetentionMethods
 from langgraph.checkpoint.postgres import _plans as plans
 from langgraph.checkpoint.postgres import _retention as retention
 from langgraph.checkpoint.postgres._conn import (
@@ -64,7 +62,7 @@ from typing_extensions import Self
 T = TypeVar("T")
 
 
-class AsyncSaverMethods(TaskSweeperMethods, AsyncRunnerOwner, BasePostgresSaver):
+class AsyncSaverMethods(AsyncSqlRetentionMethods, AsyncRunnerOwner, BasePostgresSaver):
     """What `AsyncPostgresSaver` does, on its runner."""
 
     # How `aput` stores a checkpoint: one upsert, repeatable, outside a
@@ -271,56 +269,8 @@ class AsyncSaverMethods(TaskSweeperMethods, AsyncRunnerOwner, BasePostgresSaver)
     def _retention_plans(self) -> retention.RetentionPlans:
         return retention.RetentionPlans(self.serde)  # the saver's serde at the time
 
-    async def _record_read(self, config: RunnableConfig | None) -> None:
-        """With `refresh_on_read`, note that the config's thread was read (at
-        most once per tenth of the TTL per thread in this process)."""
-        if self._reads is None or not self.ttl or not self.ttl.refresh_on_read:
-            return
-        thread_id = config_location(config or {})[0]
-        if not self._reads.due(thread_id):
-            return
-        try:
-            await self._run(
-                lambda: self._retention_plans.refresh_plan(thread_id),
-                Effect.REPEATABLE,
-                transaction=False,
-            )
-        except BaseException:
-            self._reads.forget(thread_id)
-            raise
-
-    async def aset_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
-        """Give one thread its own TTL in minutes, or None to keep it forever
-        (never expired, never trimmed by `keep_last`)."""
-        await self._run(
-            lambda: self._retention_plans.set_thread_ttl_plan(thread_id, minutes),
-            Effect.REPEATABLE,
-            transaction=False,
-        )
-
-    async def aget_thread_ttl(self, thread_id: str) -> float | None:
-        """The thread's TTL in minutes: its own, else the default; None when it
-        is kept forever (or there is no default)."""
-        default = self.ttl.default_ttl if self.ttl else None
-        return await self._run(
-            lambda: self._retention_plans.get_thread_ttl_plan(thread_id, default),
-            Effect.READ,
-            transaction=False,
-        )
-
-    async def asweep_ttl(self) -> SweepReport:
-        """Remove what the retention settings say has expired, in batches that
-        are each one short transaction; returns what was removed. A batch
-        checks its threads again, so running it twice (after a fault) or
-        beside another sweeper removes nothing more."""
-        planner = SweepPlanner(self._retention_plans, self.ttl or Retention())
-        for step in planner.steps():
-            started = time.monotonic()
-            effect = Effect.REPEATABLE if step.writes else Effect.READ
-            result = await self._run(step.make, effect, transaction=step.writes)
-            run_sweep_step(step, planner.report, result, time.monotonic() - started)
-        if planner.report.checkpoints_deleted and self.delta_cache is not None:
-            # Rows of swept threads are gone or rewritten: a delta on them
-            # would only be refused by the delta guard and stored whole.
-            self.delta_cache.clear()
-        return planner.report
+    async def _run_retention(
+        self, make_plan: PlanFactory[T], *, writes: bool, transaction: bool = False
+    ) -> T:
+        effect = Effect.REPEATABLE if writes else Effect.READ
+        return await self._run(make_plan, effect, transaction=transaction)

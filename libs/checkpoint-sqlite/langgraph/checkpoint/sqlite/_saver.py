@@ -9,9 +9,8 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
@@ -22,21 +21,18 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
     RunnableConfig,
     SerializerProtocol,
-    config_location,
     next_string_version,
 )
 from langgraph.checkpoint.base.compact import DeltaCache
+from langgraph.checkpoint.base.plan import Plan
 from langgraph.checkpoint.base.retention import (
     CheckpointTTLConfig,
     ReadRefreshMemo,
     Retention,
-    SweepPlanner,
-    SweepReport,
-    ThreadSweeperMethods,
-    run_sweep_step,
     validated_prune,
     validated_ttl,
 )
+from langgraph.checkpoint.base.retention_methods import SqlRetentionMethods
 from langgraph.checkpoint.sqlite import _plans as plans
 from langgraph.checkpoint.sqlite import _retention as retention
 from langgraph.checkpoint.sqlite._connection import RunnerAttributes, Synchronous
@@ -45,9 +41,11 @@ from langgraph.checkpoint.sqlite._runner import Runner
 if TYPE_CHECKING:
     import sqlite3
 
+T = TypeVar("T")
+
 
 class SaverCore(
-    ThreadSweeperMethods, RunnerAttributes["sqlite3.Connection"], BaseCheckpointSaver[str]
+    SqlRetentionMethods, RunnerAttributes["sqlite3.Connection"], BaseCheckpointSaver[str]
 ):
     """Checkpoints in SQLite through `sqlite3`: every method is one plan (or,
     for `list`, one plan a page) run by the saver's runner."""
@@ -184,39 +182,8 @@ class SaverCore(
     def _retention_plans(self) -> retention.RetentionPlans:
         return retention.RetentionPlans(self.serde)  # the saver's serde at the time
 
-    def _record_read(self, config: RunnableConfig | None) -> None:
-        """With `refresh_on_read`, note that the config's thread was read (at
-        most once per tenth of the TTL per thread in this process)."""
-        if self._reads is None or not self.ttl or not self.ttl.refresh_on_read:
-            return
-        thread_id = config_location(config or {})[0]
-        if not self._reads.due(thread_id):
-            return
-        try:
-            self.runner.run(self._retention_plans.refresh_plan(thread_id), write=True)
-        except BaseException:
-            self._reads.forget(thread_id)
-            raise
-
-    def set_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
-        """Give one thread its own TTL in minutes, or None to keep it forever
-        (never expired, never trimmed by `keep_last`)."""
-        self.runner.run(self._retention_plans.set_thread_ttl_plan(thread_id, minutes), write=True)
-
-    def get_thread_ttl(self, thread_id: str) -> float | None:
-        """The thread's TTL in minutes: its own, else the default; None when it
-        is kept forever (or there is no default)."""
-        default = self.ttl.default_ttl if self.ttl else None
-        return self.runner.run(self._retention_plans.get_thread_ttl_plan(thread_id, default))
-
-    def sweep_ttl(self) -> SweepReport:
-        """Remove what the retention settings say has expired, in batches that
-        are each one short write transaction; returns what was removed."""
-        planner = SweepPlanner(self._retention_plans, self.ttl or Retention())
-        for step in planner.steps():
-            started = time.monotonic()
-            result = self.runner.run(step.make(), write=step.writes)
-            run_sweep_step(step, planner.report, result, time.monotonic() - started)
-        if planner.report.checkpoints_deleted and self.delta_cache is not None:
-            self.delta_cache.clear()  # rows of swept threads are gone or rewritten
-        return planner.report
+    def _run_retention(
+        self, make_plan: Callable[[], Plan[T]], *, writes: bool, transaction: bool = False
+    ) -> T:
+        # A write is always one transaction here (the runner's `write=True`).
+        return self.runner.run(make_plan(), write=writes)

@@ -12,13 +12,14 @@
 # async-to-sync: rename aget_delta_channel_history=get_delta_channel_history
 # async-to-sync: rename aiosqlite=sqlite3
 # async-to-sync: rename aset_thread_ttl=set_thread_ttl aget_thread_ttl=get_thread_ttl
-# async-to-sync: rename asweep_ttl=sweep_ttl TaskSweeperMethods=ThreadSweeperMethods
+# async-to-sync: rename asweep_ttl=sweep_ttl
+# async-to-sync: rename AsyncSqlRetentionMethods=SqlRetentionMethods
+# async-to-sync: rename retention_methods_async=retention_methods
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langgraph.checkpoint.base import (
     BaseCheckpointSaver,
@@ -29,21 +30,18 @@ from langgraph.checkpoint.base import (
     DeltaChannelHistory,
     RunnableConfig,
     SerializerProtocol,
-    config_location,
     next_string_version,
 )
 from langgraph.checkpoint.base.compact import DeltaCache
+from langgraph.checkpoint.base.plan import Plan
 from langgraph.checkpoint.base.retention import (
     CheckpointTTLConfig,
     ReadRefreshMemo,
     Retention,
-    SweepPlanner,
-    SweepReport,
-    TaskSweeperMethods,
-    run_sweep_step,
     validated_prune,
     validated_ttl,
 )
+from langgraph.checkpoint.base.retention_methods_async import AsyncSqlRetentionMethods
 from langgraph.checkpoint.sqlite import _plans as plans
 from langgraph.checkpoint.sqlite import _retention as retention
 from langgraph.checkpoint.sqlite._connection import RunnerAttributes, Synchronous
@@ -52,9 +50,11 @@ from langgraph.checkpoint.sqlite._runner_async import AsyncRunner
 if TYPE_CHECKING:
     import aiosqlite
 
+T = TypeVar("T")
+
 
 class AsyncSaverCore(
-    TaskSweeperMethods, RunnerAttributes["aiosqlite.Connection"], BaseCheckpointSaver[str]
+    AsyncSqlRetentionMethods, RunnerAttributes["aiosqlite.Connection"], BaseCheckpointSaver[str]
 ):
     """Checkpoints in SQLite through `aiosqlite`: every method is one plan (or,
     for `alist`, one plan a page) run by the saver's runner."""
@@ -192,41 +192,8 @@ class AsyncSaverCore(
     def _retention_plans(self) -> retention.RetentionPlans:
         return retention.RetentionPlans(self.serde)  # the saver's serde at the time
 
-    async def _record_read(self, config: RunnableConfig | None) -> None:
-        """With `refresh_on_read`, note that the config's thread was read (at
-        most once per tenth of the TTL per thread in this process)."""
-        if self._reads is None or not self.ttl or not self.ttl.refresh_on_read:
-            return
-        thread_id = config_location(config or {})[0]
-        if not self._reads.due(thread_id):
-            return
-        try:
-            await self.runner.run(self._retention_plans.refresh_plan(thread_id), write=True)
-        except BaseException:
-            self._reads.forget(thread_id)
-            raise
-
-    async def aset_thread_ttl(self, thread_id: str, minutes: float | None) -> None:
-        """Give one thread its own TTL in minutes, or None to keep it forever
-        (never expired, never trimmed by `keep_last`)."""
-        await self.runner.run(
-            self._retention_plans.set_thread_ttl_plan(thread_id, minutes), write=True
-        )
-
-    async def aget_thread_ttl(self, thread_id: str) -> float | None:
-        """The thread's TTL in minutes: its own, else the default; None when it
-        is kept forever (or there is no default)."""
-        default = self.ttl.default_ttl if self.ttl else None
-        return await self.runner.run(self._retention_plans.get_thread_ttl_plan(thread_id, default))
-
-    async def asweep_ttl(self) -> SweepReport:
-        """Remove what the retention settings say has expired, in batches that
-        are each one short write transaction; returns what was removed."""
-        planner = SweepPlanner(self._retention_plans, self.ttl or Retention())
-        for step in planner.steps():
-            started = time.monotonic()
-            result = await self.runner.run(step.make(), write=step.writes)
-            run_sweep_step(step, planner.report, result, time.monotonic() - started)
-        if planner.report.checkpoints_deleted and self.delta_cache is not None:
-            self.delta_cache.clear()  # rows of swept threads are gone or rewritten
-        return planner.report
+    async def _run_retention(
+        self, make_plan: Callable[[], Plan[T]], *, writes: bool, transaction: bool = False
+    ) -> T:
+        # A write is always one transaction here (the runner's `write=True`).
+        return await self.runner.run(make_plan(), write=writes)
