@@ -12,11 +12,19 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 # `_compact`: the same saver with compact storage (compact=True).
-SYNC_SAVERS = ["memory", "sqlite", "postgres", "sqlite_compact", "postgres_compact"]
+SYNC_SAVERS = [
+    "memory",
+    "sqlite",
+    "postgres",
+    "memory_compact",
+    "sqlite_compact",
+    "postgres_compact",
+]
 ASYNC_SAVERS = [
     "memory",
     "async_sqlite",
     "async_postgres",
+    "memory_compact",
     "async_sqlite_compact",
     "async_postgres_compact",
 ]
@@ -33,7 +41,7 @@ def e2e_postgres_uri(postgres_uri):
 def sync_saver(request, tmp_path) -> Iterator:
     kind, compact = request.param.removesuffix("_compact"), request.param.endswith("_compact")
     if kind == "memory":
-        yield InMemorySaver()
+        yield InMemorySaver(compact=compact)
     elif kind == "sqlite":
         with SqliteSaver.from_conn_string(str(tmp_path / "e2e.db"), compact=compact) as saver:
             yield saver
@@ -47,7 +55,7 @@ def sync_saver(request, tmp_path) -> Iterator:
 async def async_saver(request, tmp_path) -> AsyncIterator:
     kind, compact = request.param.removesuffix("_compact"), request.param.endswith("_compact")
     if kind == "memory":
-        yield InMemorySaver()
+        yield InMemorySaver(compact=compact)
     elif kind == "async_sqlite":
         path = str(tmp_path / "e2e.db")
         async with AsyncSqliteSaver.from_conn_string(path, compact=compact) as saver:

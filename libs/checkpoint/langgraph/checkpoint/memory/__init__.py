@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import os
 import tempfile
 import threading
@@ -39,6 +40,18 @@ from langgraph.checkpoint.base import (
     validated_thread_id,
     validated_thread_ids,
     writes_sort_key,
+)
+from langgraph.checkpoint.base.compact import (
+    DELTA_TYPE,
+    DeltaCache,
+    DeltaRecord,
+    FullValue,
+    StoredList,
+    decode_record,
+    encode_list,
+    encode_record,
+    list_channels,
+    rebuild_list,
 )
 from langgraph.checkpoint.base.deletion import (
     deletion_watermark,
@@ -98,7 +111,9 @@ class InMemorySaver(
 
     Implements the whole interface, sync and async (the async methods do no
     I/O and simply call the sync ones). Channel values are stored once per
-    (channel, version), so a long thread does not copy unchanged channels.
+    (channel, version), so a long thread does not copy unchanged channels;
+    with `compact=True` a list that grew is stored as what was appended
+    (base.compact), so a long conversation takes O(n) memory, not O(n²).
     """
 
     def __init__(
@@ -107,8 +122,11 @@ class InMemorySaver(
         serde: SerializerProtocol | None = None,
         factory: type[defaultdict] = defaultdict,
         ttl: CheckpointTTLConfig | Retention | None = None,
+        compact: bool = False,
     ) -> None:
         super().__init__(serde=serde)
+        # Compact storage: what was last stored per (thread, namespace, channel).
+        self.delta_cache = DeltaCache() if compact else None
         # Retention (base.retention): the option, and per thread its own
         # settings (ttl minutes or None, pinned, last read mark or None).
         self.ttl = validated_ttl(ttl)
@@ -169,7 +187,7 @@ class InMemorySaver(
         for channel, version in checkpoint["channel_versions"].items():
             blob = self.blobs.get((thread_id, ns, channel, version), _EMPTY)
             if blob[0] != "empty":
-                values[channel] = self.serde.loads_typed(blob)
+                values[channel] = self._load_blob(thread_id, ns, channel, blob)
         checkpoint["channel_values"] = values
         writes = sorted(
             self.writes.get((thread_id, ns, checkpoint_id), {}).items(),
@@ -201,6 +219,21 @@ class InMemorySaver(
                 for (_, _), (task_id, channel, value, _) in writes
             ],
         )
+
+    def _load_blob(self, thread_id: str, ns: str, channel: str, blob: Typed) -> Any:
+        """A stored channel value; a delta rebuilt from the blobs of its chain."""
+        if blob[0] != DELTA_TYPE:
+            return self.serde.loads_typed(blob)
+        record = decode_record(blob[1])
+        links: dict[str, DeltaRecord | FullValue | None] = {}
+        for version in record.chain:
+            link = self.blobs.get((thread_id, ns, channel, version), _EMPTY)
+            if link[0] == DELTA_TYPE:
+                links[version] = decode_record(link[1], with_chain=False)
+            elif link[0] != "empty":
+                links[version] = FullValue(functools.partial(self.serde.loads_typed, link))
+        where = f"thread {thread_id!r}, namespace {ns!r}, channel {channel!r}"
+        return rebuild_list(self.serde, record, links, where)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         thread_id, ns, checkpoint_id = config_location(config)
@@ -299,7 +332,7 @@ class InMemorySaver(
                 for channel in walk.pending:
                     blob = self.blobs.get((thread_id, ns, channel, versions.get(channel)), _EMPTY)
                     if channel in versions and blob[0] != "empty":
-                        values[channel] = self.serde.loads_typed(blob)
+                        values[channel] = self._load_blob(thread_id, ns, channel, blob)
                 writes = sorted(
                     self.writes.get((thread_id, ns, parent_id), {}).items(),
                     key=lambda item: writes_sort_key(item[1][3], item[0][0], item[0][1]),
@@ -327,11 +360,21 @@ class InMemorySaver(
         thread_id, ns, parent_id = config_location(config)
         stored: dict[str, Any] = dict(checkpoint)
         values = stored.pop("channel_values", {})
+        grown = list_channels(values) if self.delta_cache is not None else {}
         new_blobs = {
             (thread_id, ns, channel, version): (
                 self.serde.dumps_typed(values[channel]) if channel in values else _EMPTY
             )
             for channel, version in new_versions.items()
+            if channel not in grown or not isinstance(version, str)
+        }
+        deltas = {
+            channel: encode_list(
+                self.serde, grown[channel], self.delta_cache.get(thread_id, ns, channel)
+            )
+            for channel, version in new_versions.items()
+            # chains name versions as strings: the saver's own are
+            if channel in grown and self.delta_cache is not None and isinstance(version, str)
         }
         record = (
             self.serde.dumps_typed(stored),
@@ -340,8 +383,24 @@ class InMemorySaver(
         )
         with self.lock:
             self._refuse_late(thread_id, checkpoint["id"], parent_id)
+            remembered: dict[str, StoredList] = {}
+            for channel, encoded in deltas.items():
+                version = str(new_versions[channel])  # a str (`deltas`)
+                key = (thread_id, ns, channel, version)
+                if encoded.record is None:
+                    new_blobs[key], entry = encoded.whole, encoded.stored_at(version)
+                elif all(self._has_value(thread_id, ns, channel, v) for v in encoded.record.chain):
+                    new_blobs[key] = (DELTA_TYPE, encode_record(encoded.record))
+                    entry = encoded.stored_at(version)
+                else:  # its chain was pruned or deleted meanwhile: whole
+                    new_blobs[key] = encoded.whole
+                    entry = encode_list(self.serde, grown[channel], None).stored_at(version)
+                if entry is not None:
+                    remembered[channel] = entry
             self.blobs.update(new_blobs)
             self.storage[thread_id][ns][checkpoint["id"]] = record
+            if self.delta_cache is not None:
+                self.delta_cache.remember(thread_id, ns, remembered)
         return {
             "configurable": {
                 "thread_id": thread_id,
@@ -398,6 +457,8 @@ class InMemorySaver(
                 del self.writes[write_key]
             for blob_key in [k for k in self.blobs if k[0] == thread_id]:
                 del self.blobs[blob_key]
+            if self.delta_cache is not None:
+                self.delta_cache.forget(thread_id)
 
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         runs = set(run_ids)
@@ -493,6 +554,11 @@ class InMemorySaver(
                 for stored_checkpoint, _, _ in checkpoints.values():
                     versions = self.serde.loads_typed(stored_checkpoint)["channel_versions"]
                     used.update((thread_id, ns, c, v) for c, v in versions.items())
+        # A kept delta keeps its chain (each record lists all of it).
+        for thread_id, ns, channel, version in list(used):
+            blob = self.blobs.get((thread_id, ns, channel, version), _EMPTY)
+            if blob[0] == DELTA_TYPE:
+                used.update((thread_id, ns, channel, v) for v in decode_record(blob[1]).chain)
         for key in [k for k in self.blobs if k[0] in thread_ids and k not in used]:
             del self.blobs[key]
 
