@@ -166,6 +166,26 @@ def test_setup_compresses_blobs_with_lz4_unless_someone_chose(postgres_server):
     assert _blob_compression(uri) == {"checkpoint_blobs": "p", "checkpoint_writes": "l"}
 
 
+def test_setup_does_not_wait_long_for_the_lock_lz4_needs(postgres_server):
+    uri = postgres_server.new_database("lz4busy")
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()
+    with psycopg.connect(uri, autocommit=True) as conn:
+        for table in _plans.BLOB_COLUMNS:
+            conn.execute(f"ALTER TABLE {table} ALTER COLUMN blob SET COMPRESSION DEFAULT")
+    with psycopg.connect(uri) as reader:
+        reader.execute("SELECT count(*) FROM checkpoint_blobs")  # holds a lock until rollback
+        with PostgresSaver.from_conn_string(uri) as saver:
+            saver.setup()  # gives lz4 up after LZ4_LOCK_TIMEOUT instead of waiting on
+            config = put_one(saver, "t", [1, 2, 3])
+        assert _blob_compression(uri) == {"checkpoint_blobs": "", "checkpoint_writes": ""}
+        reader.rollback()
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()
+        assert saver.get_tuple(config).checkpoint["channel_values"]["v"] == [1, 2, 3]
+    assert _blob_compression(uri) == {"checkpoint_blobs": "l", "checkpoint_writes": "l"}
+
+
 # -- errors ------------------------------------------------------------------------------
 
 
