@@ -125,6 +125,10 @@ def test_a_base_deleted_under_the_cache_is_never_referenced(saver, new_thread, m
     latest = thread.put(saver, {"messages": messages(5)}, parent=ids[-1])
     assert chain_lengths(saver, thread.thread_id) == [0, 1, 2, 0]
     thread.check(saver, [*ids, latest])
+    # A new chain starts at that whole value, steps and anchors alike.
+    later = [thread.put(saver, {"messages": messages(n)}) for n in range(6, 6 + MAX_CHAIN + 3)]
+    assert 0 not in chain_lengths(saver, thread.thread_id)[4:]
+    thread.check(saver, [*ids, latest, *later])
 
 
 def test_copy_thread_copies_whole_chains(saver, new_thread, messages):

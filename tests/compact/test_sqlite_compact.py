@@ -284,6 +284,26 @@ def test_a_base_deleted_by_another_saver_is_never_referenced(db, new_thread, mes
         fresh.check(writer)
 
 
+def test_a_value_stored_whole_in_place_of_a_delta_starts_a_new_chain(db, new_thread, messages):
+    """A put whose links were deleted under it is stored whole; the cache entry
+    then stands for a full value, so the steps and anchors after it still
+    form chains that read back (a stale tier position made an anchor with no
+    link at all)."""
+    thread = new_thread()
+    with SqliteSaver.from_conn_string(db, compact=True) as writer:
+        for n in range(1, 7):
+            thread.put(writer, {"messages": messages(n)})
+        with SqliteSaver.from_conn_string(db) as other:
+            other.delete_thread(thread.thread_id)
+        fresh = new_thread()
+        fresh.thread_id = thread.thread_id
+        for n in range(7, 7 + MAX_CHAIN + 3):
+            fresh.put(writer, {"messages": messages(n)})
+        lengths = chain_lengths(db, thread.thread_id, "messages")
+        assert lengths[:2] == [0, 1] and 0 not in lengths[1:]
+        fresh.check(writer)
+
+
 def test_a_missing_link_raises_rather_than_reading_short(saver, db, new_thread, messages):
     thread = new_thread()
     ids = [thread.put(saver, {"messages": messages(n)}) for n in range(1, 4)]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import ormsgpack
@@ -301,7 +301,7 @@ class PreparedPut:
     def whole_row(self) -> tuple[Any, ...]:
         """The row storing every value whole (and the cache entries to match)."""
         assert self.serialize_whole is not None
-        self.stored = {channel: replace(entry, chain=()) for channel, entry in self.stored.items()}
+        self.stored = {channel: entry.as_whole() for channel, entry in self.stored.items()}
         return (*self.row[:4], *self.serialize_whole(), self.row[6])
 
     def remember(self) -> None:

@@ -125,6 +125,13 @@ class StoredList:
     anchor_count: int = 0  # items and bytes of that anchor (this value's: steps == 0)
     anchor_length: int = 0
 
+    def as_whole(self) -> StoredList:
+        """The entry once this value was stored whole instead (its delta's
+        links went away meanwhile): a full value, where new chains start."""
+        return StoredList(
+            self.location, self.count, self.length, self.digest, (), 0, 0, self.count, self.length
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class DeltaRecord:
@@ -181,7 +188,7 @@ def encode_list(
     items = memoryview(packed)[offset:]
     count, length = len(value), len(items)
     hasher = hashlib.blake2b(digest_size=16)
-    place = StoredList("", count, length, b"", (), 0, 0, count, length)
+    whole = place = StoredList("", count, length, b"", (), 0, 0, count, length)
     record = None
     if (
         previous is not None
@@ -213,12 +220,13 @@ def encode_list(
                 )
             appended = tuple(serde.dumps_typed(item) for item in value[base_count:])
             if (
-                all(t == "msgpack" for t, _ in appended)
+                chain  # a delta always names the value it extends
+                and all(t == "msgpack" for t, _ in appended)
                 and b"".join(payload for _, payload in appended) == items[base_length:]
             ):
                 record = DeltaRecord(chain, appended)
             else:
-                place = StoredList("", count, length, b"", (), 0, 0, count, length)
+                place = whole
         hasher.update(items[previous.length :])
     else:
         hasher.update(items)

@@ -394,7 +394,8 @@ class InMemorySaver(
                     entry = encoded.stored_at(version)
                 else:  # its chain was pruned or deleted meanwhile: whole
                     new_blobs[key] = encoded.whole
-                    entry = encode_list(self.serde, grown[channel], None).stored_at(version)
+                    entry = encoded.stored_at(version)
+                    entry = entry.as_whole() if entry is not None else None
                 if entry is not None:
                     remembered[channel] = entry
             self.blobs.update(new_blobs)
