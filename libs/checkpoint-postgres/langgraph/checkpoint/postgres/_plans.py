@@ -38,13 +38,12 @@ from langgraph.checkpoint.base.compact import (
     DELTA_BASE_MISSING_MARK,
     DELTA_TYPE,
     DeltaCache,
-    DeltaRecord,
-    FullValue,
     StoredList,
+    channel_place,
     decode_record,
     encode_list,
     encode_record,
-    rebuild_list,
+    rebuild_blob,
 )
 from langgraph.checkpoint.base.deletion import (
     THREAD_DELETED_MARK,
@@ -548,16 +547,12 @@ def _rebuild(
     serde: SerializerProtocol, links: LinkBlobs, thread_id: str, ns: str, channel: str, blob: bytes
 ) -> list[Any]:
     """The value a delta blob stands for, from `links` (`_fetch_links`)."""
-    record = decode_record(blob)
-    found: dict[str, DeltaRecord | FullValue | None] = {}
-    for version in record.chain:
-        type_, link_blob = links.get((thread_id, ns, channel, version), ("empty", b""))
-        if type_ == DELTA_TYPE:
-            found[version] = decode_record(link_blob, with_chain=False)
-        elif type_ != "empty":
-            found[version] = FullValue(functools.partial(serde.loads_typed, (type_, link_blob)))
-    where = f"thread {thread_id!r}, namespace {ns!r}, channel {channel!r}"
-    return rebuild_list(serde, record, found, where)
+    return rebuild_blob(
+        serde,
+        blob,
+        lambda version: links.get((thread_id, ns, channel, version)),
+        channel_place(thread_id, ns, channel),
+    )
 
 
 def _decode_blobs(

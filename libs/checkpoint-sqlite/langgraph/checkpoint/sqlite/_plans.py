@@ -50,6 +50,7 @@ from langgraph.checkpoint.base.compact import (
     DeltaRecord,
     FullValue,
     StoredList,
+    channel_place,
     decode_record,
     decompress,
     encode_list,
@@ -265,8 +266,7 @@ def _rebuild(
         if (thread_id, ns, link) in rows:
             type_, blob = rows[(thread_id, ns, link)]
             links[link] = _chain_link(serde, type_, blob, channel)
-    where = f"thread {thread_id!r}, namespace {ns!r}, channel {channel!r}"
-    return rebuild_list(serde, record, links, where)
+    return rebuild_list(serde, record, links, channel_place(thread_id, ns, channel))
 
 
 def stored_channels(serde: SerializerProtocol, type_: str, blob: bytes) -> set[str]:

@@ -30,6 +30,7 @@ without this module reject with an error instead of misreading.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import sys
 import threading
@@ -66,6 +67,8 @@ __all__ = [
     "is_missing_base",
     "list_channels",
     "progress_bar",
+    "channel_place",
+    "rebuild_blob",
     "rebuild_list",
 ]
 
@@ -297,6 +300,31 @@ def rebuild_list(
             return [*link.load(), *_load_items(serde, [i for p in reversed(parts) for i in p])]
         parts.append(link.appended)
     raise BrokenChainError(f"{describe}: the delta chain ends without a full value")
+
+
+def channel_place(thread_id: str, ns: str, channel: str) -> str:
+    """How a broken chain's error names the channel."""
+    return f"thread {thread_id!r}, namespace {ns!r}, channel {channel!r}"
+
+
+def rebuild_blob(
+    serde: SerializerProtocol,
+    blob: bytes,
+    link_at: Callable[[str], tuple[str, bytes] | None],
+    place: str,
+) -> list[Any]:
+    """The value a delta blob stands for, where each version of a channel is
+    a blob of its own (Postgres, InMemorySaver): `link_at(location)` is the
+    (type, bytes) stored there, or None; `place` names it in errors."""
+    record = decode_record(blob)
+    links: dict[str, Link | None] = {}
+    for location in record.chain:
+        type_, link = link_at(location) or ("empty", b"")
+        if type_ == DELTA_TYPE:
+            links[location] = decode_record(link, with_chain=False)
+        elif type_ != "empty":
+            links[location] = FullValue(functools.partial(serde.loads_typed, (type_, link)))
+    return rebuild_list(serde, record, links, place)
 
 
 def _load_items(serde: SerializerProtocol, items: Sequence[Item]) -> list[Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import functools
 import os
 import tempfile
 import threading
@@ -44,14 +43,13 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.base.compact import (
     DELTA_TYPE,
     DeltaCache,
-    DeltaRecord,
-    FullValue,
     StoredList,
+    channel_place,
     decode_record,
     encode_list,
     encode_record,
     list_channels,
-    rebuild_list,
+    rebuild_blob,
 )
 from langgraph.checkpoint.base.deletion import (
     deletion_watermark,
@@ -224,16 +222,12 @@ class InMemorySaver(
         """A stored channel value; a delta rebuilt from the blobs of its chain."""
         if blob[0] != DELTA_TYPE:
             return self.serde.loads_typed(blob)
-        record = decode_record(blob[1])
-        links: dict[str, DeltaRecord | FullValue | None] = {}
-        for version in record.chain:
-            link = self.blobs.get((thread_id, ns, channel, version), _EMPTY)
-            if link[0] == DELTA_TYPE:
-                links[version] = decode_record(link[1], with_chain=False)
-            elif link[0] != "empty":
-                links[version] = FullValue(functools.partial(self.serde.loads_typed, link))
-        where = f"thread {thread_id!r}, namespace {ns!r}, channel {channel!r}"
-        return rebuild_list(self.serde, record, links, where)
+        return rebuild_blob(
+            self.serde,
+            blob[1],
+            lambda version: self.blobs.get((thread_id, ns, channel, version)),
+            channel_place(thread_id, ns, channel),
+        )
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         thread_id, ns, checkpoint_id = config_location(config)
