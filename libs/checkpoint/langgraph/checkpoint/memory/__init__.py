@@ -43,6 +43,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.base.compact import (
     DELTA_TYPE,
     DeltaCache,
+    EncodedList,
     StoredList,
     channel_place,
     decode_record,
@@ -354,21 +355,21 @@ class InMemorySaver(
         thread_id, ns, parent_id = config_location(config)
         stored: dict[str, Any] = dict(checkpoint)
         values = stored.pop("channel_values", {})
-        grown = list_channels(values) if self.delta_cache is not None else {}
+        cache = self.delta_cache
+        # In compact mode, grown lists of new versions (chains name versions
+        # as strings, as the saver's own are) are encoded against the cache.
+        deltas: dict[str, tuple[str, EncodedList]] = {}
+        if cache is not None:
+            for channel, value in list_channels(values).items():
+                if isinstance(version := new_versions.get(channel), str):
+                    previous = cache.get(thread_id, ns, channel)
+                    deltas[channel] = (version, encode_list(self.serde, value, previous))
         new_blobs = {
             (thread_id, ns, channel, version): (
                 self.serde.dumps_typed(values[channel]) if channel in values else _EMPTY
             )
             for channel, version in new_versions.items()
-            if channel not in grown or not isinstance(version, str)
-        }
-        deltas = {
-            channel: encode_list(
-                self.serde, grown[channel], self.delta_cache.get(thread_id, ns, channel)
-            )
-            for channel, version in new_versions.items()
-            # chains name versions as strings: the saver's own are
-            if channel in grown and self.delta_cache is not None and isinstance(version, str)
+            if channel not in deltas
         }
         record = (
             self.serde.dumps_typed(stored),
@@ -378,24 +379,22 @@ class InMemorySaver(
         with self.lock:
             self._refuse_late(thread_id, checkpoint["id"], parent_id)
             remembered: dict[str, StoredList] = {}
-            for channel, encoded in deltas.items():
-                version = str(new_versions[channel])  # a str (`deltas`)
+            for channel, (version, encoded) in deltas.items():
                 key = (thread_id, ns, channel, version)
-                if encoded.record is None:
-                    new_blobs[key], entry = encoded.whole, encoded.stored_at(version)
-                elif all(self._has_value(thread_id, ns, channel, v) for v in encoded.record.chain):
+                entry = encoded.stored_at(version)
+                if encoded.record is not None and all(
+                    self._has_value(thread_id, ns, channel, v) for v in encoded.record.chain
+                ):
                     new_blobs[key] = (DELTA_TYPE, encode_record(encoded.record))
-                    entry = encoded.stored_at(version)
-                else:  # its chain was pruned or deleted meanwhile: whole
+                else:  # not a delta, or its chain was pruned or deleted meanwhile
                     new_blobs[key] = encoded.whole
-                    entry = encoded.stored_at(version)
                     entry = entry.as_whole() if entry is not None else None
                 if entry is not None:
                     remembered[channel] = entry
             self.blobs.update(new_blobs)
             self.storage[thread_id][ns][checkpoint["id"]] = record
-            if self.delta_cache is not None:
-                self.delta_cache.remember(thread_id, ns, remembered)
+            if cache is not None:
+                cache.remember(thread_id, ns, remembered)
         return {
             "configurable": {
                 "thread_id": thread_id,
