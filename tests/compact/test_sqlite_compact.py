@@ -22,6 +22,7 @@ from langgraph.checkpoint.base.compact import (
     decode_record,
 )
 from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.errors import SerializationError
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite._plans import unpack_compact_row
@@ -212,6 +213,60 @@ def test_rows_compressed_by_an_earlier_version_read_back(saver, db, new_thread, 
         thread.check(compact)
         thread.put(saver, {"messages": messages(6)})  # a step on an old row
         thread.check(plain)
+
+
+def test_records_of_the_item_by_item_layout_read_back(saver, db, new_thread, messages):
+    """Records used to hold their items one by one ([chain, [[type, bytes],
+    ...]]) rather than as one run of bytes; files with them still read."""
+    thread = new_thread()
+    for n in range(1, 6):
+        thread.put(saver, {"messages": messages(n)})
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute(
+            "SELECT checkpoint_id, checkpoint FROM checkpoints WHERE thread_id = ? AND type = ?",
+            (thread.thread_id, COMPACT_ROW_TYPE),
+        ).fetchall()
+        assert rows
+        for checkpoint_id, blob in rows:
+            base, records = unpack_compact_row(blob)
+            for channel, raw in records.items():
+                chain, count, payload = ormsgpack.unpackb(raw)
+                items = saver.serde.loads_typed(("msgpack", bytes([0x90 | count]) + payload))
+                records[channel] = ormsgpack.packb(
+                    [chain, [list(saver.serde.dumps_typed(item)) for item in items]]
+                )
+            conn.execute(
+                "UPDATE checkpoints SET checkpoint = ? WHERE checkpoint_id = ?",
+                (ormsgpack.packb([*base, records, ""]), checkpoint_id),
+            )
+        conn.commit()
+    with SqliteSaver.from_conn_string(db) as plain:
+        thread.check(plain)
+    thread.check(saver)
+    thread.put(saver, {"messages": messages(6)})  # a step on an old record
+    thread.check(saver)
+
+
+def test_a_record_whose_items_do_not_match_its_count_fails_loudly(saver, db, new_thread, messages):
+    thread = new_thread()
+    for n in range(1, 4):
+        thread.put(saver, {"messages": messages(n)})
+    with closing(sqlite3.connect(db)) as conn:
+        checkpoint_id, blob = conn.execute(
+            "SELECT checkpoint_id, checkpoint FROM checkpoints WHERE thread_id = ? "
+            "ORDER BY checkpoint_id DESC LIMIT 1",
+            (thread.thread_id,),
+        ).fetchone()
+        base, records = unpack_compact_row(blob)
+        chain, count, payload = ormsgpack.unpackb(records["messages"])
+        records["messages"] = ormsgpack.packb([chain, count + 1, payload])
+        conn.execute(
+            "UPDATE checkpoints SET checkpoint = ? WHERE checkpoint_id = ?",
+            (ormsgpack.packb([*base, records, ""]), checkpoint_id),
+        )
+        conn.commit()
+    with pytest.raises(SerializationError, match="malformed delta record"):
+        saver.get_tuple(thread.config())
 
 
 def test_a_fork_from_an_old_checkpoint_reads_back_exactly(saver, new_thread, messages):

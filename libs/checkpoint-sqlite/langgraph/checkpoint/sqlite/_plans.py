@@ -226,14 +226,16 @@ def load_checkpoints(
     rebuilt from their chains, whose rows (those not among `rows`) are read in
     one statement."""
     known = {(row[0], row[1], row[2]): (row[3], row[4]) for row in rows}
-    unpacked: dict[tuple[str, str, str], CompactRow] = {}
+    unpacked: dict[tuple[str, str, str], tuple[tuple[str, bytes], dict[str, DeltaRecord]]] = {}
     needed: set[tuple[str, str, str]] = set()
     for thread_id, ns, checkpoint_id, type_, blob in rows:
         if type_ != COMPACT_ROW_TYPE:
             continue
-        unpacked[(thread_id, ns, checkpoint_id)] = compact = unpack_compact_row(blob)
-        for record in compact[1].values():
-            needed.update((thread_id, ns, link) for link in decode_record(record).chain)
+        base, raw_records = unpack_compact_row(blob)
+        records = {channel: decode_record(raw) for channel, raw in raw_records.items()}
+        unpacked[(thread_id, ns, checkpoint_id)] = base, records
+        for record in records.values():
+            needed.update((thread_id, ns, link) for link in record.chain)
     if needed - known.keys():
         for thread_id, ns, checkpoint_id, type_, blob in (yield _link_query(needed - known.keys())):
             known[(thread_id, ns, checkpoint_id)] = (type_, blob)
@@ -245,9 +247,9 @@ def load_checkpoints(
             continue
         base, records = unpacked[key]
         checkpoint = serde.loads_typed(base)
-        for channel, record_bytes in records.items():
+        for channel, record in records.items():
             checkpoint["channel_values"][channel] = _rebuild(
-                serde, known, thread_id, ns, channel, decode_record(record_bytes)
+                serde, known, thread_id, ns, channel, record
             )
         decoded.append(checkpoint)
     return decoded

@@ -34,7 +34,6 @@ import functools
 import hashlib
 import sys
 import threading
-import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -89,10 +88,6 @@ MAX_CHAIN = STEPS_PER_ANCHOR + ANCHORS_PER_FULL
 FULL_EVERY = (STEPS_PER_ANCHOR + 1) * (ANCHORS_PER_FULL + 1)
 """A chain of appends stores a full value at least this often."""
 
-Item = tuple[str, bytes]
-"""One list item as the saver's serializer wrote it: (type, bytes)."""
-
-
 DELTA_BASE_MISSING_MARK = "langgraph-checkpoint: delta base missing"
 """In the error a database raises for a delta whose chain is not all there
 (Postgres: the trigger on `checkpoint_blobs`); the saver then stores whole."""
@@ -138,10 +133,13 @@ class StoredList:
 
 @dataclass(frozen=True, slots=True)
 class DeltaRecord:
-    """Items appended to the value at `chain[0]`, itself rebuilt from the rest."""
+    """`count` items appended to the value at `chain[0]`, itself rebuilt from
+    the rest; `payload` is their msgpack encodings one after the other (the
+    tail of the array the serializer wrote for the whole list)."""
 
     chain: tuple[str, ...]
-    appended: tuple[Item, ...]
+    count: int
+    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,8 +179,9 @@ def encode_list(
 
     A msgpack array is its items' encodings one after the other, so the
     list is serialized once, as a plain saver does, and its prefix compared
-    by digest; only the appended items are serialized on their own (and
-    checked to be that array's tail), as the record stores them one by one.
+    by digest: the bytes after that prefix are the appended items, the
+    record's payload. (The prefix ends on an item's boundary: it is the whole
+    of a value stored before, itself a prefix of the stored value after it.)
     """
     type_, packed = serde.dumps_typed(value)
     offset = _items_offset(packed, len(value)) if type_ == "msgpack" else None
@@ -221,13 +220,8 @@ def encode_list(
                 place = StoredList(
                     "", count, length, b"", chain, 0, previous.anchors + 1, count, length
                 )
-            appended = tuple(serde.dumps_typed(item) for item in value[base_count:])
-            if (
-                chain  # a delta always names the value it extends
-                and all(t == "msgpack" for t, _ in appended)
-                and b"".join(payload for _, payload in appended) == items[base_length:]
-            ):
-                record = DeltaRecord(chain, appended)
+            if chain:  # a delta always names the value it extends
+                record = DeltaRecord(chain, count - base_count, bytes(items[base_length:]))
             else:
                 place = whole
         hasher.update(items[previous.length :])
@@ -239,33 +233,52 @@ def encode_list(
 def _pack_location(location: str) -> str | bytes:
     """A location in a canonical UUID's form (SQLite's checkpoint ids) as its
     16 bytes: a chain of them takes half the space. (Postgres versions stay
-    strings: the database's delta guard reads them.)"""
-    if len(location) == 36:
+    strings: the database's delta guard reads them.) Checked by hand rather
+    than through `uuid.UUID`, which cost a put 0.1 ms for a 20-link chain."""
+    if len(location) == 36 and location[8] == location[13] == location[18] == location[23] == "-":
+        digits = location.replace("-", "")
         try:
-            if str(uuid.UUID(location)) == location:
-                return uuid.UUID(location).bytes
+            packed = bytes.fromhex(digits)
         except ValueError:
-            pass
+            return location
+        if packed.hex() == digits:  # lower case, no spaces: it reads back the same
+            return packed
     return location
 
 
 def _unpack_location(packed: str | bytes) -> str:
-    return str(uuid.UUID(bytes=packed)) if isinstance(packed, bytes) else packed
+    if isinstance(packed, str):
+        return packed
+    if len(packed) != 16:
+        raise SerializationError(f"malformed delta record: a {len(packed)}-byte location")
+    digits = packed.hex()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def encode_record(record: DeltaRecord) -> bytes:
+    """msgpack of [chain, count, payload] (the chain first: Postgres's
+    `lgc_delta_chain_v1` reads it there)."""
     chain = [_pack_location(location) for location in record.chain]
-    return ormsgpack.packb([chain, [list(item) for item in record.appended]])
+    return ormsgpack.packb([chain, record.count, record.payload])
 
 
 def decode_record(blob: bytes, *, with_chain: bool = True) -> DeltaRecord:
     """The record in `blob`; `with_chain=False` leaves its chain empty, for a
-    link on another record's walk (which follows that record's chain)."""
-    chain, appended = ormsgpack.unpackb(blob)
-    return DeltaRecord(
-        tuple(_unpack_location(location) for location in chain) if with_chain else (),
-        tuple((type_, payload) for type_, payload in appended),
-    )
+    link on another record's walk (which follows that record's chain).
+
+    Records written before the payload was one run of bytes hold
+    [chain, [[type, item bytes], ...]], every type msgpack."""
+    try:
+        fields = ormsgpack.unpackb(blob)
+        chain = tuple(_unpack_location(loc) for loc in fields[0]) if with_chain else ()
+        count = fields[1] if len(fields) == 3 else None
+        if type(count) is int and 0 <= count < 2**32 and type(fields[2]) is bytes:
+            return DeltaRecord(chain, count, fields[2])
+        if len(fields) == 2 and all(item[0] == "msgpack" for item in fields[1]):
+            return DeltaRecord(chain, len(fields[1]), b"".join(item[1] for item in fields[1]))
+    except (ormsgpack.MsgpackDecodeError, TypeError, IndexError, KeyError) as exc:
+        raise SerializationError(f"malformed delta record: {exc}") from exc
+    raise SerializationError("malformed delta record")
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +301,7 @@ def rebuild_list(
     there (None, or absent: nothing). The walk stops at the nearest full value,
     so a link rewritten whole (by a prune) ends the chain early; a missing
     link raises `BrokenChainError` naming `describe` (the channel's place)."""
-    parts: list[Sequence[Item]] = [record.appended]
+    parts = [record]
     for location in record.chain:
         link = links.get(location)
         if link is None:
@@ -297,8 +310,8 @@ def rebuild_list(
                 "missing (was it deleted by a tool that does not know compact storage?)"
             )
         if isinstance(link, FullValue):
-            return [*link.load(), *_load_items(serde, [i for p in reversed(parts) for i in p])]
-        parts.append(link.appended)
+            return [*link.load(), *_load_items(serde, parts[::-1])]
+        parts.append(link)
     raise BrokenChainError(f"{describe}: the delta chain ends without a full value")
 
 
@@ -327,13 +340,18 @@ def rebuild_blob(
     return rebuild_list(serde, record, links, place)
 
 
-def _load_items(serde: SerializerProtocol, items: Sequence[Item]) -> list[Any]:
-    """Items decoded in one call when all are msgpack (as one array of them)."""
-    if not all(type_ == "msgpack" for type_, _ in items):
-        return [serde.loads_typed(item) for item in items]
-    count = len(items)
+def _load_items(serde: SerializerProtocol, records: Sequence[DeltaRecord]) -> list[Any]:
+    """The items of `records`, oldest first, decoded in one call (as one
+    msgpack array of them)."""
+    count = sum(record.count for record in records)
     header = bytes([0x90 | count]) if count < 16 else b"\xdd" + count.to_bytes(4, "big")
-    return serde.loads_typed(("msgpack", header + b"".join(payload for _, payload in items)))
+    try:
+        items = serde.loads_typed(("msgpack", header + b"".join(r.payload for r in records)))
+    except ValueError as exc:  # fewer items than counted (msgpack's errors are ValueErrors)
+        raise SerializationError(f"malformed delta record: {exc}") from exc
+    if not isinstance(items, list) or len(items) != count:
+        raise SerializationError("malformed delta record: its items do not match their count")
+    return items
 
 
 def decompress(codec: str, blob: bytes) -> bytes:
