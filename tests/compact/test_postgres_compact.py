@@ -14,6 +14,7 @@ from langgraph.checkpoint.base.compact import (
     decode_record,
 )
 from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.errors import NotSetUpError
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.postgres.convert import compact_database, expand_database
@@ -67,6 +68,29 @@ def test_the_shallow_savers_refuse_compact_mode(uri):
     with pytest.raises(ValueError, match="no compact mode"):
         with ShallowPostgresSaver.from_conn_string(uri, compact=True):
             pass
+
+
+def test_compact_reads_need_setup_and_say_so(postgres_server, new_thread, messages):
+    """A compact get_tuple reads delta chains with a function setup() creates;
+    on a database without it (set up by another package, say) the error says
+    to call setup(), and a plain saver still reads."""
+    uri = postgres_server.new_database("nofunction")
+    thread = new_thread()
+    with PostgresSaver.from_conn_string(uri, compact=True) as compact_saver:
+        compact_saver.setup()
+        for n in range(1, 4):
+            thread.put(compact_saver, {"messages": messages(n)})
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("DROP FUNCTION lgc_delta_chain_v1(bytea) CASCADE")
+    with PostgresSaver.from_conn_string(uri, compact=True) as compact_saver:
+        with pytest.raises(NotSetUpError, match=r"lgc_delta_chain_v1.*setup\(\)"):
+            compact_saver.get_tuple(thread.config())
+        compact_saver.setup()
+        thread.check(compact_saver)
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("DROP FUNCTION lgc_delta_chain_v1(bytea) CASCADE")
+    with PostgresSaver.from_conn_string(uri) as plain:
+        thread.check(plain)
 
 
 def _chat_graph(checkpointer):

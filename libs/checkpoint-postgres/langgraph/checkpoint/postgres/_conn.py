@@ -128,6 +128,14 @@ def library_error(
             f"{name}: the {what} tables do not exist in this database. Call "
             f"`{variable}.setup()` once (it creates and migrates them) before using the {variable}."
         )
+    if isinstance(exc, psycopg.errors.UndefinedFunction) and "lgc_" in str(
+        exc.diag.message_primary
+    ):
+        _, variable = tables
+        return NotSetUpError(
+            f"{name}: this database lacks the functions compact storage reads with "
+            f"({exc.diag.message_primary}). Call `{variable}.setup()` once: it creates them."
+        )
     if not isinstance(passed, psycopg.BaseConnection):
         return exc
     if session_ended(passed, exc):

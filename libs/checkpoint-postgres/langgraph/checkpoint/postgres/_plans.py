@@ -232,20 +232,25 @@ $guard$"""
 
 
 def _delta_guard_plan() -> Plan[None]:
-    """Create the delta guard unless it exists (as `_deletion_guard_plan`)."""
+    """Create the delta guard and the chain reader unless they exist (as
+    `_deletion_guard_plan`); a reader dropped since is created again (the
+    trigger's function calls it, which the server does not track)."""
     rows = yield Query(
-        "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname = %s "
-        "AND tgrelid = to_regclass('checkpoint_blobs')",
+        "SELECT (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname = %s "
+        "AND tgrelid = to_regclass('checkpoint_blobs')), "
+        "to_regprocedure('lgc_delta_chain_v1(bytea)') IS NOT NULL",
         (DELTA_GUARD,),
     )
-    if rows[0][0]:
+    has_trigger, has_reader = rows[0]
+    if has_trigger and has_reader:
         return
     yield Execute(DELTA_CHAIN_FUNCTION)
     yield Execute(DELTA_GUARD_FUNCTION)
-    yield Execute(
-        f"CREATE TRIGGER {DELTA_GUARD} BEFORE INSERT ON checkpoint_blobs FOR EACH ROW "
-        f"WHEN (NEW.type = '{DELTA_TYPE}') EXECUTE FUNCTION {DELTA_GUARD}()"
-    )
+    if not has_trigger:
+        yield Execute(
+            f"CREATE TRIGGER {DELTA_GUARD} BEFORE INSERT ON checkpoint_blobs FOR EACH ROW "
+            f"WHEN (NEW.type = '{DELTA_TYPE}') EXECUTE FUNCTION {DELTA_GUARD}()"
+        )
 
 
 # Blobs are TOAST-compressed by the server; its default, pglz, compresses a
@@ -471,63 +476,114 @@ def put_writes_plan(statement: Execute | None) -> Plan[None]:
 
 # -- reading -------------------------------------------------------------------
 
-_UTF8 = "'UTF8'"
-_WRITES_ARRAY = (
-    f"array[convert_to(cw.task_id, {_UTF8}), convert_to(cw.channel, {_UTF8}), "
-    f"convert_to(coalesce(cw.type, ''), {_UTF8}), cw.blob, convert_to(cw.task_path, {_UTF8}), "
-    f"convert_to(cw.idx::text, {_UTF8})]"
-)
-_BLOBS_ARRAY = f"array[convert_to(bl.channel, {_UTF8}), convert_to(bl.type, {_UTF8}), bl.blob]"
-
 # A checkpoint older than format v4 (LangGraph < 0.5) has its pending sends
 # as its parent's writes to the tasks channel (see base.legacy).
 _OLD_FORMAT = f"(c.checkpoint ->> 'v')::int < {SENDS_IN_CHANNEL_VERSION}"
-_SENDS_ARRAY = f"array[convert_to(coalesce(ps.type, ''), {_UTF8}), ps.blob]"
 
-# One row per checkpoint with its blobs, writes and (old formats) its parent's
-# sends attached: one round trip for get_tuple and for a whole page of list,
-# never a query per row.
-# Each channel's blob is one primary-key lookup. As a plain join, the planner
-# (guessing 100 rows from jsonb_each_text) hashed every blob of the thread for
-# each checkpoint: list of a 4,000-checkpoint thread took 7.5 s, 0.8 s now. The
-# LIMIT 1 (the key is unique) keeps the lookup from being flattened back.
-SELECT_TUPLES = f"""
-SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint, c.metadata,
-    (SELECT array_agg({_BLOBS_ARRAY})
-       FROM jsonb_each_text(c.checkpoint -> 'channel_versions') AS cv
+# get_tuple and each page of list are one statement, never a query per row:
+# the checkpoints (in `c`), then a row of their own for each blob, pending
+# write, parent's send (old formats) and, in compact mode, chain link, every
+# blob a column of its own. (Aggregated into arrays, one row per checkpoint,
+# they were copied into the arrays on the server and taken apart again by the
+# client: get_tuple of a 200-message list cost 1.2-1.7 ms against 1.0-1.3 now,
+# measured side by side; pages of list cost the same either way.)
+# Columns: part, thread_id, checkpoint_ns, checkpoint_id, then by part:
+#   checkpoint: ord, parent_checkpoint_id, checkpoint, metadata
+#   blob: channel, type, blob     write: idx, task_id, channel, type, task_path, blob
+#   link: channel, version, type, blob      send: the same, ord for idx (their order)
+# Each blob and link is one primary-key lookup (the LIMIT 1 keeps the planner
+# from turning it into a hash of every blob of the thread: list of a
+# 4,000-checkpoint thread took 7.5 s that way), each checkpoint's writes an
+# index range (OFFSET 0 keeps them from becoming a hash join).
+PART_CHECKPOINT, PART_BLOB, PART_WRITE, PART_SEND, PART_LINK = range(5)
+
+_BLOB_OF_VERSION = """
+       CROSS JOIN LATERAL jsonb_each_text(c.checkpoint -> 'channel_versions') AS cv
        CROSS JOIN LATERAL (
-           SELECT b.channel, b.type, b.blob FROM checkpoint_blobs b
+           SELECT b.type, b.blob FROM checkpoint_blobs b
             WHERE b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns
-              AND b.channel = cv.key AND b.version = cv.value
-            LIMIT 1) AS bl) AS blobs,
-    (SELECT array_agg({_WRITES_ARRAY})
-       FROM checkpoint_writes cw
-      WHERE cw.thread_id = c.thread_id AND cw.checkpoint_ns = c.checkpoint_ns
-        AND cw.checkpoint_id = c.checkpoint_id) AS writes,
-    CASE WHEN {_OLD_FORMAT} AND c.parent_checkpoint_id IS NOT NULL THEN
-    (SELECT array_agg({_SENDS_ARRAY} ORDER BY ps.task_path, ps.task_id, ps.idx)
-       FROM checkpoint_writes ps
-      WHERE ps.thread_id = c.thread_id AND ps.checkpoint_ns = c.checkpoint_ns
-        AND ps.checkpoint_id = c.parent_checkpoint_id AND ps.channel = '{TASKS}')
-    END AS sends
-FROM checkpoints c
-"""
+              AND b.channel = cv.key AND b.version = cv.value{condition}
+            LIMIT 1) AS bl"""
+
+_PARTS = f"""
+SELECT {PART_CHECKPOINT} AS part, c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.ord::int AS i,
+       c.parent_checkpoint_id AS a, NULL::text AS b, NULL::text AS t, NULL::text AS p,
+       c.checkpoint, c.metadata, NULL::bytea AS blob
+  FROM c
+UNION ALL
+SELECT {PART_BLOB}, c.thread_id, c.checkpoint_ns, c.checkpoint_id, NULL, cv.key, bl.type, NULL, NULL,
+       NULL, NULL, bl.blob
+  FROM c{_BLOB_OF_VERSION.format(condition="")}
+UNION ALL
+SELECT {PART_WRITE}, c.thread_id, c.checkpoint_ns, c.checkpoint_id, cw.idx, cw.task_id, cw.channel,
+       coalesce(cw.type, ''), cw.task_path, NULL, NULL, cw.blob
+  FROM c CROSS JOIN LATERAL (
+       SELECT * FROM checkpoint_writes w
+        WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+          AND w.checkpoint_id = c.checkpoint_id OFFSET 0) AS cw
+UNION ALL
+SELECT {PART_SEND}, c.thread_id, c.checkpoint_ns, c.checkpoint_id, ps.ord::int, ps.task_id,
+       ps.channel, coalesce(ps.type, ''), ps.task_path, NULL, NULL, ps.blob
+  FROM c CROSS JOIN LATERAL (
+       SELECT w.*, row_number() OVER (ORDER BY w.task_path, w.task_id, w.idx) AS ord
+         FROM checkpoint_writes w
+        WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+          AND w.checkpoint_id = c.parent_checkpoint_id AND w.channel = '{TASKS}' OFFSET 0) AS ps
+ WHERE {_OLD_FORMAT} AND c.parent_checkpoint_id IS NOT NULL"""
+
+# In compact mode get_tuple's statement also reads the chain links of its
+# delta blobs (lgc_delta_chain_v1 reads the chains; setup() creates it), so
+# reading a compact checkpoint is one round trip, as a plain one is. Pages of
+# list fetch them in a second statement (`_fetch_links`), as other savers do
+# (they may read a database whose setup() predates that function): the
+# planner's guesses (100 channels a checkpoint, 10 links a chain) priced a
+# page of 10 with its links above `jit_above_cost`, and compiling it took
+# 30 ms.
+_LINK_PARTS = f"""
+UNION ALL
+SELECT {PART_LINK}, l.thread_id, l.checkpoint_ns, NULL, NULL, l.channel, lb.version, lb.type, NULL,
+       NULL, NULL, lb.blob
+  FROM (SELECT DISTINCT c.thread_id, c.checkpoint_ns, cv.key AS channel, link.version
+          FROM c{_BLOB_OF_VERSION.format(condition=f" AND b.type = '{DELTA_TYPE}'")}
+          CROSS JOIN LATERAL unnest(lgc_delta_chain_v1(bl.blob)) AS link(version)) AS l
+  CROSS JOIN LATERAL (
+       SELECT b.version, b.type, b.blob FROM checkpoint_blobs b
+        WHERE b.thread_id = l.thread_id AND b.checkpoint_ns = l.checkpoint_ns
+          AND b.channel = l.channel AND b.version = l.version
+        LIMIT 1) AS lb"""
 
 
+def select_tuples(where: str, order: str, limit: str = "", with_links: bool = False) -> str:
+    """The statement reading the checkpoints `where` (on `checkpoints c`, in
+    `order`, up to `limit`), in parts (`assemble_tuples` puts them together)."""
+    ordinal = f"row_number() OVER ({order.strip()})" if order else "1"
+    return (
+        f"WITH c AS MATERIALIZED (\n"
+        f"SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,\n"
+        f"       c.checkpoint, c.metadata, {ordinal} AS ord\n"
+        f"  FROM checkpoints c{where}{order}{limit})"
+        f"{_PARTS}{_LINK_PARTS if with_links else ''}"
+    )
+
+
+BlobRow = tuple[str, str, bytes]
+"""A blob as read: (channel, type, blob)."""
+WriteRow = tuple[str, str, str, bytes, str, int]
+"""A pending write as read: (task_id, channel, type, blob, task_path, idx)."""
 # (thread_id, checkpoint_ns, channel, version) -> (type, blob) of a chain link
 LinkBlobs = dict[tuple[str, str, str, str], tuple[str, bytes]]
 
 
 def _fetch_links(
-    serde: SerializerProtocol, placed: Iterable[tuple[str, str, Sequence[Sequence[bytes]] | None]]
+    serde: SerializerProtocol, placed: Iterable[tuple[str, str, Iterable[BlobRow]]]
 ) -> Plan[LinkBlobs]:
     """The blobs the delta blobs among `placed` ((thread_id, ns, blobs) of
     rows) extend, in one statement, or none at all when there is no delta."""
     keys = {
-        (thread_id, ns, channel.decode(), link)
+        (thread_id, ns, channel, link)
         for thread_id, ns, blobs in placed
-        for channel, type_, blob in blobs or ()
-        if type_ == DELTA_TYPE.encode()
+        for channel, type_, blob in blobs
+        if type_ == DELTA_TYPE
         for link in decode_record(blob).chain
     }
     if not keys:
@@ -556,45 +612,89 @@ def _rebuild(
 
 
 def _decode_blobs(
-    serde: SerializerProtocol,
-    blobs: Sequence[Sequence[bytes]] | None,
-    rebuild: Callable[[str, bytes], list[Any]],
+    serde: SerializerProtocol, blobs: Iterable[BlobRow], rebuild: Callable[[str, bytes], list[Any]]
 ) -> dict[str, Any]:
     """Channel values of blob rows; a delta blob through `rebuild(channel, blob)`."""
     values = {}
-    for channel, type_, blob in blobs or ():
-        type_text = type_.decode()
-        if type_text == DELTA_TYPE:
-            values[channel.decode()] = rebuild(channel.decode(), blob)
-        elif type_text != "empty":
-            values[channel.decode()] = serde.loads_typed((type_text, blob or b""))
+    for channel, type_, blob in blobs:
+        if type_ == DELTA_TYPE:
+            values[channel] = rebuild(channel, blob)
+        elif type_ != "empty":
+            values[channel] = serde.loads_typed((type_, blob or b""))
     return values
 
 
 def _decode_writes(
-    serde: SerializerProtocol, writes: Sequence[Sequence[bytes]] | None
+    serde: SerializerProtocol, writes: Iterable[WriteRow]
 ) -> list[tuple[str, str, Any]]:
-    decoded = []
-    for task_id, channel, type_, blob, task_path, idx in writes or ():
-        key = writes_sort_key(task_path.decode(), task_id.decode(), int(idx.decode()))
-        decoded.append((key, task_id.decode(), channel.decode(), type_.decode(), blob))
-    decoded.sort(key=lambda item: item[0])
+    ordered = sorted(writes, key=lambda w: writes_sort_key(w[4], w[0], w[5]))
     return [
         (task_id, channel, serde.loads_typed((type_, blob)))
-        for _, task_id, channel, type_, blob in decoded
+        for task_id, channel, type_, blob, _, _ in ordered
     ]
 
 
-def _to_tuple(serde: SerializerProtocol, row: Sequence[Any], links: LinkBlobs) -> CheckpointTuple:
-    thread_id, ns, checkpoint_id, parent_id, checkpoint, metadata, blobs, writes, sends = row
+def _array_blobs(blobs: Sequence[Sequence[bytes]] | None) -> list[BlobRow]:
+    """Blob rows aggregated as arrays of bytea (the history walk's statement)."""
+    return [(channel.decode(), type_.decode(), blob) for channel, type_, blob in blobs or ()]
+
+
+def _array_writes(writes: Sequence[Sequence[bytes]] | None) -> list[WriteRow]:
+    return [
+        (task_id.decode(), channel.decode(), type_.decode(), blob, path.decode(), int(idx))
+        for task_id, channel, type_, blob, path, idx in writes or ()
+    ]
+
+
+class _Parts:
+    """One checkpoint's row and the rows of its parts."""
+
+    __slots__ = ("row", "blobs", "writes", "sends")
+
+    def __init__(self, row: Sequence[Any]) -> None:
+        self.row = row
+        self.blobs: list[BlobRow] = []
+        self.writes: list[WriteRow] = []
+        self.sends: list[WriteRow] = []
+
+
+def assemble_tuples(
+    serde: SerializerProtocol, rows: Sequence[Sequence[Any]], with_links: bool
+) -> Plan[list[CheckpointTuple]]:
+    """The checkpoint tuples of `select_tuples` rows, in the statement's order."""
+    checkpoints: dict[tuple[str, str, str], _Parts] = {}
+    for row in rows:
+        if row[0] == PART_CHECKPOINT:
+            checkpoints[(row[1], row[2], row[3])] = _Parts(row)
+    links: LinkBlobs = {}
+    for part, thread_id, ns, checkpoint_id, idx, a, b, t, p, _, _, blob in rows:
+        if part == PART_BLOB:
+            checkpoints[(thread_id, ns, checkpoint_id)].blobs.append((a, b, blob))
+        elif part == PART_WRITE:
+            checkpoints[(thread_id, ns, checkpoint_id)].writes.append((a, b, t, blob, p, idx))
+        elif part == PART_SEND:
+            checkpoints[(thread_id, ns, checkpoint_id)].sends.append((a, b, t, blob, p, idx))
+        elif part == PART_LINK:
+            links[(thread_id, ns, a, b)] = (t, blob)
+    ordered = sorted(checkpoints.values(), key=lambda parts: parts.row[4])
+    if not with_links:
+        links = yield from _fetch_links(
+            serde, [(parts.row[1], parts.row[2], parts.blobs) for parts in ordered]
+        )
+    return [_to_tuple(serde, parts, links) for parts in ordered]
+
+
+def _to_tuple(serde: SerializerProtocol, parts: _Parts, links: LinkBlobs) -> CheckpointTuple:
+    _, thread_id, ns, checkpoint_id, _, parent_id, _, _, _, checkpoint, metadata, _ = parts.row
     checkpoint = dict(checkpoint)
     rebuild = functools.partial(_rebuild, serde, links, thread_id, ns)
     checkpoint["channel_values"] = {
         **(checkpoint.get("channel_values") or {}),
-        **_decode_blobs(serde, blobs, rebuild),
+        **_decode_blobs(serde, parts.blobs, rebuild),
     }
-    if sends and needs_parent_sends(checkpoint, parent_id):
-        decoded = [serde.loads_typed((type_.decode(), blob)) for type_, blob in sends]
+    if parts.sends and needs_parent_sends(checkpoint, parent_id):
+        sends = sorted(parts.sends, key=lambda w: w[5])  # by task path, task id, idx
+        decoded = [serde.loads_typed((type_, blob)) for _, _, type_, blob, _, _ in sends]
         migrate_pending_sends(checkpoint, decoded, next_string_version(None))
     return CheckpointTuple(
         config={
@@ -617,31 +717,32 @@ def _to_tuple(serde: SerializerProtocol, row: Sequence[Any], links: LinkBlobs) -
             if parent_id
             else None
         ),
-        pending_writes=_decode_writes(serde, writes),
+        pending_writes=_decode_writes(serde, parts.writes),
     )
 
 
 def get_tuple_plan(
-    serde: SerializerProtocol, config: RunnableConfig
+    serde: SerializerProtocol, config: RunnableConfig, with_links: bool = False
 ) -> Plan[CheckpointTuple | None]:
+    """`with_links`: read delta chains in the same statement (compact savers)."""
     thread_id, ns, checkpoint_id = config_location(config)
     if checkpoint_id:
-        query = Query(
-            SELECT_TUPLES
-            + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s",
-            (thread_id, ns, checkpoint_id),
+        statement = select_tuples(
+            " WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s",
+            "",
+            with_links=with_links,
         )
+        params: tuple[str, ...] = (thread_id, ns, checkpoint_id)
     else:
-        query = Query(
-            SELECT_TUPLES + "WHERE c.thread_id = %s AND c.checkpoint_ns = %s "
-            "ORDER BY c.checkpoint_id DESC LIMIT 1",
-            (thread_id, ns),
+        statement = select_tuples(
+            " WHERE c.thread_id = %s AND c.checkpoint_ns = %s",
+            " ORDER BY c.checkpoint_id DESC",
+            " LIMIT 1",
+            with_links,
         )
-    rows = yield query
-    if not rows:
-        return None
-    links = yield from _fetch_links(serde, [(rows[0][0], rows[0][1], rows[0][6])])
-    return _to_tuple(serde, rows[0], links)
+        params = (thread_id, ns)
+    found = yield from assemble_tuples(serde, (yield Query(statement, params)), with_links)
+    return found[0] if found else None
 
 
 class ListPages:
@@ -723,18 +824,26 @@ class ListPages:
             clauses.append("(c.checkpoint_id, c.thread_id, c.checkpoint_ns) < (%s, %s, %s)")
             params += self.last
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        rows = yield Query(f"{SELECT_TUPLES}{where}{self.order} LIMIT %s", [*params, size])
+        rows = yield Query(select_tuples(where, self.order, " LIMIT %s"), [*params, size])
+        found = yield from assemble_tuples(self.serde, rows, with_links=False)
         self.page = min(self.page * 2, self.MAX_PAGE) if self.one_namespace else self.page * 2
-        self.done = len(rows) < size
-        if rows:
-            thread_id, ns, checkpoint_id = rows[-1][:3]
-            self.last = (checkpoint_id, thread_id, ns)
+        self.done = len(found) < size
+        if found:
+            last = found[-1].config["configurable"]
+            self.last = (last["checkpoint_id"], last["thread_id"], last["checkpoint_ns"])
         if self.remaining is not None:
-            self.remaining -= len(rows)
+            self.remaining -= len(found)
             self.done = self.done or self.remaining <= 0
-        links = yield from _fetch_links(self.serde, [(row[0], row[1], row[6]) for row in rows])
-        return [_to_tuple(self.serde, row, links) for row in rows]
+        return found
 
+
+_UTF8 = "'UTF8'"
+_WRITES_ARRAY = (
+    f"array[convert_to(cw.task_id, {_UTF8}), convert_to(cw.channel, {_UTF8}), "
+    f"convert_to(coalesce(cw.type, ''), {_UTF8}), cw.blob, convert_to(cw.task_path, {_UTF8}), "
+    f"convert_to(cw.idx::text, {_UTF8})]"
+)
+_BLOBS_ARRAY = f"array[convert_to(bl.channel, {_UTF8}), convert_to(bl.type, {_UTF8}), bl.blob]"
 
 # Walks the ancestors of a checkpoint, each row carrying the channels still
 # without a seed; stops once every channel has one. Blobs and writes of the
@@ -784,14 +893,15 @@ def _delta_chain(
             "channels": list(channels),
         },
     )
-    links = yield from _fetch_links(serde, [(thread_id, ns, row[3]) for row in rows])
+    blobs_of = [_array_blobs(row[3]) for row in rows]
+    links = yield from _fetch_links(serde, [(thread_id, ns, blobs) for blobs in blobs_of])
     rebuild = functools.partial(_rebuild, serde, links, thread_id, ns)
     walk = DeltaHistoryWalk(channels)
     visited = []
-    for ancestor_id, pending, inline, blobs, writes in rows:
+    for (ancestor_id, pending, inline, _, writes), blobs in zip(rows, blobs_of):
         values = {k: v for k, v in (inline or {}).items() if k in pending}
         values.update(_decode_blobs(serde, blobs, rebuild))
-        walk.visit(values, _decode_writes(serde, writes))
+        walk.visit(values, _decode_writes(serde, _array_writes(writes)))
         visited.append(ancestor_id)
     return walk, visited
 
@@ -845,7 +955,6 @@ def convert_thread_plan(serde: SerializerProtocol, thread_id: str, compact: bool
         (thread_id,) if compact else (thread_id, DELTA_TYPE),
     )
     rewritten = 0
-    delta_type = DELTA_TYPE.encode()
     for ns, channel in series:
         cache = DeltaCache()
         after = ""
@@ -858,9 +967,8 @@ def convert_thread_plan(serde: SerializerProtocol, thread_id: str, compact: bool
                 (thread_id, ns, channel, after, CONVERT_CHUNK),
             )
         ):
-            deltas = [(thread_id, ns, [(channel.encode(), delta_type, r[2])]) for r in rows]
             links = yield from _fetch_links(
-                serde, [d for d, r in zip(deltas, rows) if r[1] == DELTA_TYPE]
+                serde, [(thread_id, ns, [(channel, type_, blob)]) for _, type_, blob in rows]
             )
             for version, type_, blob in rows:
                 if type_ == DELTA_TYPE:
@@ -938,9 +1046,8 @@ def _store_whole_losing_links(serde: SerializerProtocol, thread_ids: Sequence[st
     losing = yield Query(_DELTAS_LOSING_LINKS, (list(thread_ids),))
     if not losing:
         return
-    delta_type = DELTA_TYPE.encode()
     links = yield from _fetch_links(
-        serde, [(t, n, [(c.encode(), delta_type, blob)]) for t, n, c, _, blob in losing]
+        serde, [(t, n, [(c, DELTA_TYPE, blob)]) for t, n, c, _, blob in losing]
     )
     for thread_id, ns, channel, version, blob in losing:
         value = _rebuild(serde, links, thread_id, ns, channel, blob)

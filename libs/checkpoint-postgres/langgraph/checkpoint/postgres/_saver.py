@@ -126,7 +126,9 @@ class SaverMethods(SqlRetentionMethods, RunnerOwner, BasePostgresSaver):
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         found = self._run(
-            lambda: plans.get_tuple_plan(self.serde, config), Effect.READ, transaction=False
+            lambda: plans.get_tuple_plan(self.serde, config, self.delta_cache is not None),
+            Effect.READ,
+            transaction=False,
         )
         if found is not None:
             self._record_read(config)

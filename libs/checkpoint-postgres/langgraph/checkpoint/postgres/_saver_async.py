@@ -145,7 +145,9 @@ class AsyncSaverMethods(AsyncSqlRetentionMethods, AsyncRunnerOwner, BasePostgres
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         found = await self._run(
-            lambda: plans.get_tuple_plan(self.serde, config), Effect.READ, transaction=False
+            lambda: plans.get_tuple_plan(self.serde, config, self.delta_cache is not None),
+            Effect.READ,
+            transaction=False,
         )
         if found is not None:
             await self._record_read(config)
