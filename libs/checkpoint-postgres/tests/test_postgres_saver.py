@@ -166,24 +166,35 @@ def test_setup_compresses_blobs_with_lz4_unless_someone_chose(postgres_server):
     assert _blob_compression(uri) == {"checkpoint_blobs": "p", "checkpoint_writes": "l"}
 
 
-def test_setup_does_not_wait_long_for_the_lock_lz4_needs(postgres_server):
+def _indexes(uri: str) -> set[str]:
+    with psycopg.connect(uri) as conn:
+        rows = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+        return {name for (name,) in rows}
+
+
+def test_setup_does_not_wait_long_for_the_locks_its_changes_need(postgres_server):
     uri = postgres_server.new_database("lz4busy")
     with PostgresSaver.from_conn_string(uri) as saver:
         saver.setup()
+    assert not _indexes(uri) & set(_plans.REDUNDANT_INDEXES)
     with psycopg.connect(uri, autocommit=True) as conn:
         for table in _plans.BLOB_COLUMNS:
             conn.execute(f"ALTER TABLE {table} ALTER COLUMN blob SET COMPRESSION DEFAULT")
+        for name in _plans.REDUNDANT_INDEXES:  # as the reference's migrations leave them
+            conn.execute(f"CREATE INDEX {name} ON {name.removesuffix('_thread_id_idx')}(thread_id)")
     with psycopg.connect(uri) as reader:
         reader.execute("SELECT count(*) FROM checkpoint_blobs")  # holds a lock until rollback
         with PostgresSaver.from_conn_string(uri) as saver:
-            saver.setup()  # gives lz4 up after LZ4_LOCK_TIMEOUT instead of waiting on
+            saver.setup()  # gives both up after SETUP_LOCK_TIMEOUT instead of waiting on
             config = put_one(saver, "t", [1, 2, 3])
         assert _blob_compression(uri) == {"checkpoint_blobs": "", "checkpoint_writes": ""}
+        assert set(_plans.REDUNDANT_INDEXES) <= _indexes(uri)
         reader.rollback()
     with PostgresSaver.from_conn_string(uri) as saver:
         saver.setup()
         assert saver.get_tuple(config).checkpoint["channel_values"]["v"] == [1, 2, 3]
     assert _blob_compression(uri) == {"checkpoint_blobs": "l", "checkpoint_writes": "l"}
+    assert not _indexes(uri) & set(_plans.REDUNDANT_INDEXES)
 
 
 # -- errors ------------------------------------------------------------------------------
@@ -403,3 +414,75 @@ async def test_async_pipelined_calls_are_confirmed_before_they_return(postgres_s
             assert await AsyncPostgresSaver(other).aget_tuple(config) is not None
         assert await saver.aget_tuple(config) is not None
         assert saver.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+# -- scale ---------------------------------------------------------------------------
+
+
+def _rows_read(conn, query) -> int:
+    """How many rows of the saver's tables the server read to run `query`."""
+    (plan,) = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql, query.params).fetchone()[
+        0
+    ]
+    tables = {"checkpoints", "checkpoint_blobs", "checkpoint_writes"}
+
+    def rows(node) -> int:
+        own = node["Actual Rows"] * node["Actual Loops"] + node.get("Rows Removed by Filter", 0)
+        read = own if node.get("Relation Name") in tables else 0
+        return read + sum(rows(child) for child in node.get("Plans", ()))
+
+    return rows(plan["Plan"])
+
+
+def test_list_pages_of_a_long_thread_read_only_their_rows(postgres_server):
+    """A thread that grew after the last ANALYZE: the planner believes it has
+    the average thread's few rows, and sorted every checkpoint of the thread
+    for each page of 8 or more. A page walks the primary key instead and
+    reads about its own rows, blobs and writes included."""
+    uri = postgres_server.new_database()
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()
+    with psycopg.connect(uri, autocommit=True) as conn:
+
+        def thread_rows(prefix: str, per_thread: int, count: int) -> None:
+            thread = f"%s || (n / {per_thread})"
+            checkpoint = (
+                "jsonb_build_object('v', 4, 'id', 'x', 'channel_versions', "
+                "jsonb_build_object('m', n::text))"
+            )
+            rows = f"FROM generate_series(0, {count - 1}) n"
+            conn.execute(
+                "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, checkpoint,"
+                f" metadata) SELECT {thread}, '', lpad(n::text, 8, '0'), {checkpoint}, '{{}}' {rows}",
+                (prefix,),
+            )
+            conn.execute(
+                "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type,"
+                f" blob) SELECT {thread}, '', 'm', n::text, 'msgpack', '\\x90' {rows}",
+                (prefix,),
+            )
+            conn.execute(
+                "INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id,"
+                f" idx, channel, type, blob) SELECT {thread}, '', lpad(n::text, 8, '0'), 't', 0,"
+                f" 'm', 'msgpack', '\\x90' {rows}",
+                (prefix,),
+            )
+
+        thread_rows("small-", 10, 20_000)  # 2,000 threads of 10
+        conn.execute("ANALYZE")
+        thread_rows("long", 10**9, 3_000)  # then one of 3,000 ("long0")
+        config = {"configurable": {"thread_id": "long0", "checkpoint_ns": ""}}
+        before = {"configurable": {**config["configurable"], "checkpoint_id": "00001500"}}
+        for bound, limit in ((None, 64), (before, 16)):
+            page = next(
+                _plans.ListPages(PostgresSaver.serde, config, None, bound, limit).next_plan()
+            )
+            assert _rows_read(conn, page) <= 5 * limit
+            rows = conn.execute(page.sql, page.params).fetchall()
+            checkpoints = sorted(
+                (r for r in rows if r[0] == _plans.PART_CHECKPOINT), key=lambda r: r[4]
+            )
+            top = 2_999 if bound is None else 1_499
+            assert [r[3] for r in checkpoints] == [f"{n:08d}" for n in range(top, top - limit, -1)]
+            for part in (_plans.PART_BLOB, _plans.PART_WRITE):
+                assert sum(r[0] == part for r in rows) == limit
