@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -53,6 +53,24 @@ def row_types(db: str, thread_id: str) -> list[str]:
                 (thread_id,),
             )
         ]
+
+
+def rewrite_rows(
+    db: str, thread_id: str, rewrite: Callable[[str, bytes], tuple[str, bytes]]
+) -> None:
+    """Store each checkpoint row of the thread as `rewrite(type, blob)` returns
+    it (a `(type, blob)` pair): rows as an earlier version wrote them."""
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute(
+            "SELECT checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ?",
+            (thread_id,),
+        ).fetchall()
+        for checkpoint_id, type_, blob in rows:
+            conn.execute(
+                "UPDATE checkpoints SET type = ?, checkpoint = ? WHERE checkpoint_id = ?",
+                (*rewrite(type_, blob), checkpoint_id),
+            )
+        conn.commit()
 
 
 def chain_lengths(db: str, thread_id: str, channel: str) -> list[int]:
@@ -188,22 +206,16 @@ def test_rows_compressed_by_an_earlier_version_read_back(saver, db, new_thread, 
     thread = new_thread()
     for n in range(1, 6):
         thread.put(saver, {"messages": messages(n)})
-    with closing(sqlite3.connect(db)) as conn:
-        rows = conn.execute(
-            "SELECT checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ?",
-            (thread.thread_id,),
-        ).fetchall()
-        for checkpoint_id, type_, blob in rows:
-            if type_ == COMPACT_ROW_TYPE:
-                (base_type, base_bytes), records = unpack_compact_row(blob)
-            else:
-                (base_type, base_bytes), records = (type_, blob), {}
-            old = ormsgpack.packb([base_type, zlib.compress(base_bytes), records, "zlib"])
-            conn.execute(
-                "UPDATE checkpoints SET type = ?, checkpoint = ? WHERE checkpoint_id = ?",
-                (COMPACT_ROW_TYPE, old, checkpoint_id),
-            )
-        conn.commit()
+
+    def compressed(type_: str, blob: bytes) -> tuple[str, bytes]:
+        if type_ == COMPACT_ROW_TYPE:
+            (base_type, base_bytes), records = unpack_compact_row(blob)
+        else:
+            (base_type, base_bytes), records = (type_, blob), {}
+        old = ormsgpack.packb([base_type, zlib.compress(base_bytes), records, "zlib"])
+        return COMPACT_ROW_TYPE, old
+
+    rewrite_rows(db, thread.thread_id, compressed)
     assert set(row_types(db, thread.thread_id)) == {COMPACT_ROW_TYPE}
     with (
         SqliteSaver.from_conn_string(db) as plain,
@@ -221,25 +233,21 @@ def test_records_of_the_item_by_item_layout_read_back(saver, db, new_thread, mes
     thread = new_thread()
     for n in range(1, 6):
         thread.put(saver, {"messages": messages(n)})
-    with closing(sqlite3.connect(db)) as conn:
-        rows = conn.execute(
-            "SELECT checkpoint_id, checkpoint FROM checkpoints WHERE thread_id = ? AND type = ?",
-            (thread.thread_id, COMPACT_ROW_TYPE),
-        ).fetchall()
-        assert rows
-        for checkpoint_id, blob in rows:
-            base, records = unpack_compact_row(blob)
-            for channel, raw in records.items():
-                chain, count, payload = ormsgpack.unpackb(raw)
-                items = saver.serde.loads_typed(("msgpack", bytes([0x90 | count]) + payload))
-                records[channel] = ormsgpack.packb(
-                    [chain, [list(saver.serde.dumps_typed(item)) for item in items]]
-                )
-            conn.execute(
-                "UPDATE checkpoints SET checkpoint = ? WHERE checkpoint_id = ?",
-                (ormsgpack.packb([*base, records, ""]), checkpoint_id),
+
+    def item_by_item(type_: str, blob: bytes) -> tuple[str, bytes]:
+        if type_ != COMPACT_ROW_TYPE:
+            return type_, blob
+        base, records = unpack_compact_row(blob)
+        for channel, raw in records.items():
+            chain, count, payload = ormsgpack.unpackb(raw)
+            items = saver.serde.loads_typed(("msgpack", bytes([0x90 | count]) + payload))
+            records[channel] = ormsgpack.packb(
+                [chain, [list(saver.serde.dumps_typed(item)) for item in items]]
             )
-        conn.commit()
+        return type_, ormsgpack.packb([*base, records, ""])
+
+    assert COMPACT_ROW_TYPE in row_types(db, thread.thread_id)
+    rewrite_rows(db, thread.thread_id, item_by_item)
     with SqliteSaver.from_conn_string(db) as plain:
         thread.check(plain)
     thread.check(saver)
