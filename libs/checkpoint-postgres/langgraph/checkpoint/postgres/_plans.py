@@ -265,18 +265,30 @@ def _delta_guard_plan() -> Plan[None]:
 # the savers at work).
 BLOB_COLUMNS = ("checkpoint_blobs", "checkpoint_writes")
 SETUP_LOCK_TIMEOUT = "2s"
-LZ4_BLOBS = f"""DO $lz4$
+
+
+def _optional_ddl(statements: Sequence[str], also_ignoring: Sequence[str] = ()) -> str:
+    """A DO block running `statements` with locks awaited at most
+    SETUP_LOCK_TIMEOUT; on a lock timeout (or an error named in
+    `also_ignoring`) it undoes them and carries on."""
+    ignored = " OR ".join([*also_ignoring, "lock_not_available"])
+    return f"""DO $ddl$
 DECLARE
     previous text := current_setting('lock_timeout');
 BEGIN
     PERFORM set_config('lock_timeout', '{SETUP_LOCK_TIMEOUT}', true);
-    ALTER TABLE checkpoint_blobs ALTER COLUMN blob SET COMPRESSION lz4;
-    ALTER TABLE checkpoint_writes ALTER COLUMN blob SET COMPRESSION lz4;
+    {" ".join(statements)}
     PERFORM set_config('lock_timeout', previous, true);
-EXCEPTION WHEN feature_not_supported OR invalid_parameter_value OR lock_not_available THEN
+EXCEPTION WHEN {ignored} THEN
     NULL;  -- the block's changes, the lock timeout's included, are undone
 END
-$lz4$"""
+$ddl$"""
+
+
+LZ4_BLOBS = _optional_ddl(
+    [f"ALTER TABLE {table} ALTER COLUMN blob SET COMPRESSION lz4;" for table in BLOB_COLUMNS],
+    also_ignoring=("feature_not_supported", "invalid_parameter_value"),
+)
 
 
 def _blob_compression_plan() -> Plan[None]:
@@ -298,26 +310,18 @@ def _blob_compression_plan() -> Plan[None]:
 # below the primary key and reads every blob or write of the thread to find
 # one (a list page of 64 rows of a 10,000-checkpoint thread in a database of
 # a million checkpoints: 604 ms with them, 2 ms without; the whole thread 22
-# to 27 s, 0.6 s without them and with `select_thread_page`). setup() drops them, waiting at most SETUP_LOCK_TIMEOUT for each
-# table's lock, as for lz4 (otherwise a later setup() does). The reference
-# reads and writes the same without them: its statements filter on the
-# primary keys' prefixes too.
+# to 27 s, 0.6 s without them and with `select_thread_page`). setup() drops
+# them, waiting at most SETUP_LOCK_TIMEOUT for each table's lock, as for lz4
+# (otherwise a later setup() does). The reference reads and writes the same
+# without them: its statements filter on the primary keys' prefixes too.
 REDUNDANT_INDEXES = (
     "checkpoints_thread_id_idx",
     "checkpoint_blobs_thread_id_idx",
     "checkpoint_writes_thread_id_idx",
 )
-DROP_REDUNDANT_INDEXES = f"""DO $drop$
-DECLARE
-    previous text := current_setting('lock_timeout');
-BEGIN
-    PERFORM set_config('lock_timeout', '{SETUP_LOCK_TIMEOUT}', true);
-    {" ".join(f"DROP INDEX IF EXISTS {name};" for name in REDUNDANT_INDEXES)}
-    PERFORM set_config('lock_timeout', previous, true);
-EXCEPTION WHEN lock_not_available THEN
-    NULL;  -- the block's changes, the lock timeout's included, are undone
-END
-$drop$"""
+DROP_REDUNDANT_INDEXES = _optional_ddl(
+    [f"DROP INDEX IF EXISTS {name};" for name in REDUNDANT_INDEXES]
+)
 
 
 def _redundant_index_plan() -> Plan[None]:
@@ -593,22 +597,31 @@ SELECT {PART_LINK}, l.thread_id, l.checkpoint_ns, NULL, NULL, l.channel, lb.vers
         LIMIT 1) AS lb"""
 
 
-def select_tuples(where: str, order: str, limit: str = "", with_links: bool = False) -> str:
-    """The statement reading the checkpoints `where` (on `checkpoints c`, in
-    `order`, up to `limit`), in parts (`assemble_tuples` puts them together)."""
-    ordinal = f"row_number() OVER ({order.strip()})" if order else "1"
+def _in_parts(ordinal: str, source: str, with_links: bool = False, ctes: str = "WITH") -> str:
+    """The statement reading, in parts (`assemble_tuples` puts them together),
+    the checkpoints of `source` (rows of `checkpoints` named `c`, after the
+    `FROM`), numbered by `ordinal`; `ctes` opens the WITH clause (and may
+    define CTEs `source` reads)."""
     return (
-        f"WITH c AS MATERIALIZED (\n"
+        f"{ctes} c AS MATERIALIZED (\n"
         f"SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,\n"
         f"       c.checkpoint, c.metadata, {ordinal} AS ord\n"
-        f"  FROM checkpoints c{where}{order}{limit})"
+        f"  FROM {source})"
         f"{_PARTS}{_LINK_PARTS if with_links else ''}"
     )
+
+
+def select_tuples(where: str, order: str, limit: str = "", with_links: bool = False) -> str:
+    """The statement reading the checkpoints `where` (on `checkpoints c`, in
+    `order`, up to `limit`), in parts."""
+    ordinal = f"row_number() OVER ({order.strip()})" if order else "1"
+    return _in_parts(ordinal, f"checkpoints c{where}{order}{limit}", with_links)
 
 
 _IN_THREAD = "c.thread_id = %(thread_id)s AND c.checkpoint_ns = %(ns)s"
 
 
+@functools.cache  # two statements, asked for on every page
 def select_thread_page(bounded: bool) -> str:
     """The statement reading the next `%(size)s` checkpoints of one thread and
     namespace, newest first (below `%(before)s` if `bounded`), in parts.
@@ -622,7 +635,7 @@ def select_thread_page(bounded: bool) -> str:
     costs about 8 µs: 0.1-0.5 ms more for a thread of 60 small checkpoints,
     within the noise for agent-sized ones."""
     below = " AND c.checkpoint_id < %(before)s" if bounded else ""
-    return (
+    walk = (
         f"WITH RECURSIVE k(checkpoint_id, ord) AS (\n"
         f"    (SELECT c.checkpoint_id, 1::bigint FROM checkpoints c\n"
         f"      WHERE {_IN_THREAD}{below} ORDER BY c.checkpoint_id DESC LIMIT 1)\n"
@@ -631,13 +644,14 @@ def select_thread_page(bounded: bool) -> str:
         f"             WHERE {_IN_THREAD} AND c.checkpoint_id < k.checkpoint_id\n"
         f"             ORDER BY c.checkpoint_id DESC LIMIT 1), k.ord + 1\n"
         f"      FROM k WHERE k.ord < %(size)s AND k.checkpoint_id IS NOT NULL\n"
-        f"), c AS MATERIALIZED (\n"
-        f"SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id,\n"
-        f"       c.checkpoint, c.metadata, k.ord\n"
-        f"  FROM k CROSS JOIN LATERAL (\n"
+        f"),"
+    )
+    return _in_parts(
+        "k.ord",
+        f"k CROSS JOIN LATERAL (\n"
         f"       SELECT * FROM checkpoints c\n"
-        f"        WHERE {_IN_THREAD} AND c.checkpoint_id = k.checkpoint_id LIMIT 1) AS c)"
-        f"{_PARTS}"
+        f"        WHERE {_IN_THREAD} AND c.checkpoint_id = k.checkpoint_id LIMIT 1) AS c",
+        ctes=walk,
     )
 
 
