@@ -421,9 +421,8 @@ async def test_async_pipelined_calls_are_confirmed_before_they_return(postgres_s
 
 def _rows_read(conn, query) -> int:
     """How many rows of the saver's tables the server read to run `query`."""
-    (plan,) = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql, query.params).fetchone()[
-        0
-    ]
+    explained = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + query.sql, query.params)
+    (plan,) = explained.fetchone()[0]
     tables = {"checkpoints", "checkpoint_blobs", "checkpoint_writes"}
 
     def rows(node) -> int:
