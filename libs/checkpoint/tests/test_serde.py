@@ -163,6 +163,31 @@ def test_legacy_json_rows_rebuild_messages():
     assert JsonPlusSerializer().loads_typed(("json", row)) == HumanMessage(content="old", id="h1")
 
 
+def test_messages_read_alike_on_every_read_of_one_serializer():
+    """The second read of a message class takes a shorter path than the
+    first; both must build the same, independent messages, and a dump that
+    lacks fields must still be completed by validation."""
+    serde = JsonPlusSerializer()
+    messages = [
+        HumanMessage(content="question", id="h1"),
+        AIMessage(content="", id="a1", tool_calls=[{"name": "t", "args": {"q": 1}, "id": "c1"}]),
+        ToolMessage(content="result", tool_call_id="c1", id="t1"),
+        AIMessage(content="answer", id="a2"),
+    ]
+    stored = serde.dumps_typed(messages)
+    first, second = serde.loads_typed(stored), serde.loads_typed(stored)
+    assert first == second == messages
+    assert [type(m) for m in second] == [type(m) for m in messages]
+    first[1].tool_calls[0]["args"]["q"] = 2
+    first[3].content = "changed"
+    assert second == messages
+
+    partial = _ext(5, ["langchain_core.messages.ai", "AIMessage", {"content": "x"}])
+    rebuilt = serde.loads_typed(("msgpack", partial))
+    assert rebuilt == AIMessage(content="x")
+    assert rebuilt.tool_calls == [] and rebuilt.type == "ai"
+
+
 # -- safety ---------------------------------------------------------------------
 
 
