@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from langgraph.checkpoint.base import BaseCheckpointSaver, create_checkpoint, empty_checkpoint
+from langgraph.checkpoint.base.plan import drive
 
 
 class Thread:
@@ -60,8 +61,12 @@ class Thread:
 
     def check(self, saver: BaseCheckpointSaver, ids: Sequence[str] | None = None) -> None:
         """Every checkpoint (or those `ids`) reads back as it was put, by
-        get_tuple and by list."""
+        get_tuple (the latest also without its id) and by list."""
         wanted = list(self.expected) if ids is None else list(ids)
+        if ids is None and self.expected:  # and the latest, as get_state reads it
+            latest = saver.get_tuple(self.config())
+            assert latest is not None
+            assert latest.checkpoint["channel_values"] == self.expected[max(self.expected)]
         for checkpoint_id in wanted:
             found = saver.get_tuple(self.config(checkpoint_id))
             assert found is not None, checkpoint_id
@@ -109,3 +114,28 @@ def runs_deleted_one_by_one(new_thread, messages) -> Callable[[BaseCheckpointSav
         thread.check(saver, middle)
 
     return scenario
+
+
+@pytest.fixture
+def latest_read() -> Callable[..., tuple[list[str], dict[str, Any]]]:
+    return read_latest
+
+
+def read_latest(
+    get_tuple_plan: Callable[..., Any],
+    saver: BaseCheckpointSaver,
+    thread: Thread,
+    run: Callable[[str, Any], list[Any]],
+) -> tuple[list[str], dict[str, Any]]:
+    """The statements `get_tuple_plan` (a backend's) runs through `run(sql,
+    params)` to read the thread's latest checkpoint with `saver`'s cache, and
+    the values it read."""
+    statements: list[str] = []
+
+    def execute(step: Any) -> list[Any]:
+        statements.append(step.sql)
+        return run(step.sql, step.params)
+
+    plan = get_tuple_plan(saver.serde, thread.config(), getattr(saver, "delta_cache", None))
+    found = drive(plan, execute)
+    return statements, found.checkpoint["channel_values"]

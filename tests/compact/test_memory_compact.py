@@ -3,11 +3,20 @@ whole through every operation (the same hazards as the SQL savers')."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.checkpoint.base.compact import DELTA_TYPE, MAX_CHAIN, decode_record
+from langgraph.checkpoint.base.compact import (
+    DELTA_TYPE,
+    MAX_CHAIN,
+    DeltaCache,
+    decode_record,
+    encode_list,
+)
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import START, MessagesState, StateGraph
 
 
@@ -140,3 +149,34 @@ def test_copy_thread_copies_whole_chains(saver, new_thread, messages):
     target.expected = dict(source.expected)
     saver.delete_thread(source.thread_id)
     target.check(saver)
+
+
+# -- the cache every compact saver keeps -----------------------------------------------
+
+
+def test_held_values_stay_within_their_budget_and_deltas_go_on():
+    """Beyond `value_bytes` the values of the threads least recently written
+    are dropped, not what the next delta needs; a record whose digest differs,
+    or that has none, is never served a held value."""
+    serde = JsonPlusSerializer()
+    cache = DeltaCache(value_bytes=1500)
+    values = {t: [f"{t} message {i}" * 20 for i in range(5)] for t in ("a", "b", "c")}
+    for thread_id, value in values.items():
+        encoded = encode_list(serde, value[:4], None)
+        cache.remember(thread_id, "", {"messages": encoded.stored_at("v1")})
+        encoded = encode_list(serde, value, cache.get(thread_id, "", "messages"))
+        assert encoded.record is not None
+        cache.remember(thread_id, "", {"messages": encoded.stored_at("v2")})
+        held = cache.held_value(thread_id, "", "messages", encoded.record)
+        assert held is not None and serde.loads_typed(held) == value
+        assert len(held[1]) < 1500 < 2 * len(held[1])  # room for one thread at a time
+    assert [cache.holds_values(t, "") for t in values] == [False, False, True]
+    again = encode_list(serde, [*values["a"], "more"], cache.get("a", "", "messages"))
+    assert again.record is not None  # the entry of "a" outlived its value
+    longer = encode_list(serde, [*values["c"], "more"], cache.get("c", "", "messages")).record
+    assert longer is not None
+    assert cache.held_value("c", "", "messages", longer) is None  # another digest
+    held = cache.held_value("c", "", "messages", dataclasses.replace(longer, digest=b""))
+    assert held is None  # a record of an earlier layout
+    cache.forget("c")
+    assert not cache.holds_values("c", "")

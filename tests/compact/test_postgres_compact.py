@@ -15,7 +15,7 @@ from langgraph.checkpoint.base.compact import (
 )
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.errors import NotSetUpError
-from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.postgres import PostgresSaver, _plans
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.postgres.convert import compact_database, expand_database
 from langgraph.checkpoint.postgres.shallow import ShallowPostgresSaver
@@ -167,6 +167,45 @@ def test_a_fork_and_two_savers_on_one_thread(uri, new_thread, messages):
         thread.check(plain)
 
 
+def statements_of_latest_read(latest_read, uri: str, thread, saver) -> tuple[list[str], dict]:
+    with psycopg.connect(uri) as conn, conn.cursor(binary=True) as cur:
+        return latest_read(
+            _plans.get_tuple_plan, saver, thread, lambda sql, p: cur.execute(sql, p).fetchall()
+        )
+
+
+def test_the_writer_reads_its_latest_values_without_their_chains(
+    uri, new_thread, messages, latest_read
+):
+    """The process that stored a delta holds the value whole: reading the
+    latest checkpoint is one statement without the chain's links. A saver
+    that holds another version (another saver wrote since) reads the chain
+    in a second statement, one that holds nothing in the first."""
+    thread = new_thread()
+    with (
+        PostgresSaver.from_conn_string(uri, compact=True) as writer,
+        PostgresSaver.from_conn_string(uri, compact=True) as other,
+    ):
+        for n in range(1, 6):
+            thread.put(writer, {"messages": messages(n)})
+        statements, values = statements_of_latest_read(latest_read, uri, thread, writer)
+        assert values == thread.expected[max(thread.expected)]
+        assert len(statements) == 1 and "lgc_delta_chain_v1" not in statements[0]
+
+        statements, values = statements_of_latest_read(latest_read, uri, thread, other)
+        assert values == thread.expected[max(thread.expected)]
+        assert len(statements) == 1 and "lgc_delta_chain_v1" in statements[0]
+
+        thread.put(other, {"messages": messages(6)})  # whole: other's cache missed
+        thread.put(other, {"messages": messages(7)})  # a delta the writer does not hold
+        assert chain_lengths(uri, thread.thread_id)[-1] == 1
+        statements, values = statements_of_latest_read(latest_read, uri, thread, writer)
+        assert values == thread.expected[max(thread.expected)]
+        assert len(statements) == 2 and "checkpoint_blobs" in statements[1]
+        thread.check(writer)
+        thread.check(other)
+
+
 def test_a_delta_on_a_deleted_base_is_refused_and_stored_whole(uri, new_thread, messages):
     thread = new_thread()
     with PostgresSaver.from_conn_string(uri, compact=True) as writer:
@@ -198,8 +237,9 @@ def test_a_missing_link_raises(saver, uri, new_thread, messages):
             "(SELECT min(version) FROM checkpoint_blobs WHERE thread_id = %s)",
             (thread.thread_id, thread.thread_id),
         )
-    with pytest.raises(BrokenChainError, match="missing"):
-        saver.get_tuple(thread.config(ids[2]))
+    with PostgresSaver.from_conn_string(uri, compact=True) as reader:  # holds no value
+        with pytest.raises(BrokenChainError, match="missing"):
+            reader.get_tuple(thread.config(ids[2]))
 
 
 def test_prune_keep_latest_and_delete(saver, uri, new_thread, messages):

@@ -24,7 +24,7 @@ from langgraph.checkpoint.base.compact import (
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.errors import SerializationError
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.sqlite import SqliteSaver, _plans
 from langgraph.checkpoint.sqlite._plans import unpack_compact_row
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.checkpoint.sqlite.convert import compact_database, expand_database
@@ -227,27 +227,32 @@ def test_rows_compressed_by_an_earlier_version_read_back(saver, db, new_thread, 
         thread.check(plain)
 
 
-def test_records_of_the_item_by_item_layout_read_back(saver, db, new_thread, messages):
+@pytest.mark.parametrize("layout", ["item by item", "without digest"])
+def test_records_of_earlier_layouts_read_back(saver, db, new_thread, messages, layout):
     """Records used to hold their items one by one ([chain, [[type, bytes],
-    ...]]) rather than as one run of bytes; files with them still read."""
+    ...]]) rather than as one run of bytes, and then no digest ([chain, count,
+    payload]); files with them still read, the writer's too (it holds no
+    value a record without a digest stands for)."""
     thread = new_thread()
     for n in range(1, 6):
         thread.put(saver, {"messages": messages(n)})
 
-    def item_by_item(type_: str, blob: bytes) -> tuple[str, bytes]:
+    def earlier(type_: str, blob: bytes) -> tuple[str, bytes]:
         if type_ != COMPACT_ROW_TYPE:
             return type_, blob
         base, records = unpack_compact_row(blob)
         for channel, raw in records.items():
-            chain, count, payload = ormsgpack.unpackb(raw)
+            chain, count, payload, _ = ormsgpack.unpackb(raw)
             items = saver.serde.loads_typed(("msgpack", bytes([0x90 | count]) + payload))
             records[channel] = ormsgpack.packb(
                 [chain, [list(saver.serde.dumps_typed(item)) for item in items]]
+                if layout == "item by item"
+                else [chain, count, payload]
             )
         return type_, ormsgpack.packb([*base, records, ""])
 
     assert COMPACT_ROW_TYPE in row_types(db, thread.thread_id)
-    rewrite_rows(db, thread.thread_id, item_by_item)
+    rewrite_rows(db, thread.thread_id, earlier)
     with SqliteSaver.from_conn_string(db) as plain:
         thread.check(plain)
     thread.check(saver)
@@ -266,15 +271,16 @@ def test_a_record_whose_items_do_not_match_its_count_fails_loudly(saver, db, new
             (thread.thread_id,),
         ).fetchone()
         base, records = unpack_compact_row(blob)
-        chain, count, payload = ormsgpack.unpackb(records["messages"])
-        records["messages"] = ormsgpack.packb([chain, count + 1, payload])
+        chain, count, payload, digest = ormsgpack.unpackb(records["messages"])
+        records["messages"] = ormsgpack.packb([chain, count + 1, payload, digest])
         conn.execute(
             "UPDATE checkpoints SET checkpoint = ? WHERE checkpoint_id = ?",
             (ormsgpack.packb([*base, records, ""]), checkpoint_id),
         )
         conn.commit()
-    with pytest.raises(SerializationError, match="malformed delta record"):
-        saver.get_tuple(thread.config())
+    with SqliteSaver.from_conn_string(db, compact=True) as reader:  # holds no value
+        with pytest.raises(SerializationError, match="malformed delta record"):
+            reader.get_tuple(thread.config())
 
 
 def test_a_fork_from_an_old_checkpoint_reads_back_exactly(saver, new_thread, messages):
@@ -316,6 +322,41 @@ def test_two_savers_appending_to_one_thread_read_back_exactly(db, new_thread, me
             thread.put(first if n % 3 else second, {"messages": messages(n)})
         thread.check(first)
         thread.check(second)
+
+
+def statements_of_latest_read(latest_read, db: str, thread, saver) -> tuple[list[str], dict]:
+    with closing(sqlite3.connect(db)) as conn:
+        return latest_read(
+            _plans.get_tuple_plan, saver, thread, lambda sql, p: conn.execute(sql, p).fetchall()
+        )
+
+
+def test_the_writer_reads_its_latest_values_without_their_chains(
+    db, new_thread, messages, latest_read
+):
+    """The process that stored a delta holds the value whole: reading the
+    latest checkpoint does not read the rows of its chain; a saver that holds
+    another version (another saver wrote since), or nothing, reads them."""
+    thread = new_thread()
+    with (
+        SqliteSaver.from_conn_string(db, compact=True) as writer,
+        SqliteSaver.from_conn_string(db, compact=True) as other,
+    ):
+        for n in range(1, 6):
+            thread.put(writer, {"messages": messages(n)})
+        latest = thread.expected[max(thread.expected)]
+        statements, values = statements_of_latest_read(latest_read, db, thread, writer)
+        assert values == latest and len(statements) == 2
+        statements, values = statements_of_latest_read(latest_read, db, thread, other)
+        assert values == latest and len(statements) == 3
+
+        thread.put(other, {"messages": messages(6)})  # whole: other's cache missed
+        thread.put(other, {"messages": messages(7)})  # a delta the writer does not hold
+        assert chain_lengths(db, thread.thread_id, "messages")[-1] == 1
+        statements, values = statements_of_latest_read(latest_read, db, thread, writer)
+        assert values == thread.expected[max(thread.expected)] and len(statements) == 3
+        thread.check(writer)
+        thread.check(other)
 
 
 def test_a_compact_file_reads_the_same_with_a_plain_saver(saver, db, new_thread, messages):
@@ -372,10 +413,11 @@ def test_a_missing_link_raises_rather_than_reading_short(saver, db, new_thread, 
     ids = [thread.put(saver, {"messages": messages(n)}) for n in range(1, 4)]
     with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (ids[0],))
-    with pytest.raises(BrokenChainError, match="missing"):
-        saver.get_tuple(thread.config(ids[2]))
-    with pytest.raises(BrokenChainError):
-        list(saver.list(thread.config()))
+    with SqliteSaver.from_conn_string(db, compact=True) as reader:  # holds no value
+        with pytest.raises(BrokenChainError, match="missing"):
+            reader.get_tuple(thread.config(ids[2]))
+        with pytest.raises(BrokenChainError):
+            list(reader.list(thread.config()))
 
 
 # -- every operation keeps chains whole ----------------------------------------------

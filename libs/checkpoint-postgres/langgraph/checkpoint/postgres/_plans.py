@@ -577,7 +577,8 @@ SELECT {PART_SEND}, c.thread_id, c.checkpoint_ns, c.checkpoint_id, ps.ord::int, 
 
 # In compact mode get_tuple's statement also reads the chain links of its
 # delta blobs (lgc_delta_chain_v1 reads the chains; setup() creates it), so
-# reading a compact checkpoint is one round trip, as a plain one is. Pages of
+# reading a compact checkpoint is one round trip, as a plain one is (the
+# latest one the saver wrote needs no links: `get_tuple_plan`). Pages of
 # list fetch them in a second statement (`_fetch_links`), as other savers do
 # (they may read a database whose setup() predates that function): the
 # planner's guesses (100 channels a checkpoint, 10 links a chain) priced a
@@ -664,16 +665,21 @@ LinkBlobs = dict[tuple[str, str, str, str], tuple[str, bytes]]
 
 
 def _fetch_links(
-    serde: SerializerProtocol, placed: Iterable[tuple[str, str, Iterable[BlobRow]]]
+    serde: SerializerProtocol,
+    placed: Iterable[tuple[str, str, Iterable[BlobRow]]],
+    cache: DeltaCache | None = None,
 ) -> Plan[LinkBlobs]:
     """The blobs the delta blobs among `placed` ((thread_id, ns, blobs) of
-    rows) extend, in one statement, or none at all when there is no delta."""
+    rows) extend, in one statement, or none at all when there is no delta
+    (or `cache` holds the value of each)."""
     keys = {
         (thread_id, ns, channel, link)
         for thread_id, ns, blobs in placed
         for channel, type_, blob in blobs
         if type_ == DELTA_TYPE
-        for link in decode_record(blob).chain
+        for record in [decode_record(blob)]
+        if cache is None or cache.held_value(thread_id, ns, channel, record) is None
+        for link in record.chain
     }
     if not keys:
         return {}
@@ -689,14 +695,22 @@ def _fetch_links(
 
 
 def _rebuild(
-    serde: SerializerProtocol, links: LinkBlobs, thread_id: str, ns: str, channel: str, blob: bytes
+    serde: SerializerProtocol,
+    links: LinkBlobs,
+    thread_id: str,
+    ns: str,
+    channel: str,
+    blob: bytes,
+    cache: DeltaCache | None = None,
 ) -> list[Any]:
-    """The value a delta blob stands for, from `links` (`_fetch_links`)."""
+    """The value a delta blob stands for: the one `cache` holds, or else
+    rebuilt from `links` (`_fetch_links`)."""
     return rebuild_blob(
         serde,
         blob,
         lambda version: links.get((thread_id, ns, channel, version)),
         channel_place(thread_id, ns, channel),
+        functools.partial(cache.held_value, thread_id, ns, channel) if cache else None,
     )
 
 
@@ -748,9 +762,13 @@ class _Parts:
 
 
 def assemble_tuples(
-    serde: SerializerProtocol, rows: Sequence[Sequence[Any]], with_links: bool
+    serde: SerializerProtocol,
+    rows: Sequence[Sequence[Any]],
+    with_links: bool,
+    cache: DeltaCache | None = None,
 ) -> Plan[list[CheckpointTuple]]:
-    """The checkpoint tuples of `select_tuples` rows, in the statement's order."""
+    """The checkpoint tuples of `select_tuples` rows, in the statement's order;
+    the values a compact saver's `cache` holds are not read again."""
     checkpoints: dict[tuple[str, str, str], _Parts] = {}
     for row in rows:
         if row[0] == PART_CHECKPOINT:
@@ -768,15 +786,17 @@ def assemble_tuples(
     ordered = sorted(checkpoints.values(), key=lambda parts: parts.row[4])
     if not with_links:
         links = yield from _fetch_links(
-            serde, [(parts.row[1], parts.row[2], parts.blobs) for parts in ordered]
+            serde, [(parts.row[1], parts.row[2], parts.blobs) for parts in ordered], cache
         )
-    return [_to_tuple(serde, parts, links) for parts in ordered]
+    return [_to_tuple(serde, parts, links, cache) for parts in ordered]
 
 
-def _to_tuple(serde: SerializerProtocol, parts: _Parts, links: LinkBlobs) -> CheckpointTuple:
+def _to_tuple(
+    serde: SerializerProtocol, parts: _Parts, links: LinkBlobs, cache: DeltaCache | None
+) -> CheckpointTuple:
     _, thread_id, ns, checkpoint_id, _, parent_id, _, _, _, checkpoint, metadata, _ = parts.row
     checkpoint = dict(checkpoint)
-    rebuild = functools.partial(_rebuild, serde, links, thread_id, ns)
+    rebuild = functools.partial(_rebuild, serde, links, thread_id, ns, cache=cache)
     checkpoint["channel_values"] = {
         **(checkpoint.get("channel_values") or {}),
         **_decode_blobs(serde, parts.blobs, rebuild),
@@ -811,10 +831,16 @@ def _to_tuple(serde: SerializerProtocol, parts: _Parts, links: LinkBlobs) -> Che
 
 
 def get_tuple_plan(
-    serde: SerializerProtocol, config: RunnableConfig, with_links: bool = False
+    serde: SerializerProtocol, config: RunnableConfig, cache: DeltaCache | None = None
 ) -> Plan[CheckpointTuple | None]:
-    """`with_links`: read delta chains in the same statement (compact savers)."""
+    """With a compact saver's `cache`: the latest checkpoint of a thread whose
+    values the cache holds is read without its delta chains (one the cache
+    turns out not to hold comes in a second statement); any other checkpoint
+    with its chains, in the same statement."""
     thread_id, ns, checkpoint_id = config_location(config)
+    with_links = cache is not None and (
+        bool(checkpoint_id) or not cache.holds_values(thread_id, ns)
+    )
     if checkpoint_id:
         statement = select_tuples(
             " WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = %s",
@@ -830,7 +856,8 @@ def get_tuple_plan(
             with_links,
         )
         params = (thread_id, ns)
-    found = yield from assemble_tuples(serde, (yield Query(statement, params)), with_links)
+    rows = yield Query(statement, params)
+    found = yield from assemble_tuples(serde, rows, with_links, cache)
     return found[0] if found else None
 
 
@@ -861,12 +888,14 @@ class ListPages:
         filter: Mapping[str, Any] | None,
         before: RunnableConfig | None,
         limit: int | None,
+        cache: DeltaCache | None = None,
     ) -> None:
         if filter is not None and not isinstance(filter, Mapping):
             raise ValueError(
                 f"filter must be a dict of metadata keys to values, got {type(filter).__name__}"
             )
         self.serde = serde
+        self.cache = cache  # a compact saver's: the values it holds are not read again
         self.clauses: list[str] = []
         self.params: list[Any] = []
         # With the thread and namespace fixed, the id alone orders the rows,
@@ -931,7 +960,7 @@ class ListPages:
 
     def _took(self, rows: Sequence[Sequence[Any]], size: int) -> Plan[list[CheckpointTuple]]:
         """The page's tuples, the state moved past them."""
-        found = yield from assemble_tuples(self.serde, rows, with_links=False)
+        found = yield from assemble_tuples(self.serde, rows, False, self.cache)
         self.page = min(self.page * 2, self.MAX_PAGE) if self.one_namespace else self.page * 2
         self.done = len(found) < size
         if found:

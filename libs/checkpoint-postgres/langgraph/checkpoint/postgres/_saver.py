@@ -126,7 +126,7 @@ class SaverMethods(SqlRetentionMethods, RunnerOwner, BasePostgresSaver):
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         found = self._run(
-            lambda: plans.get_tuple_plan(self.serde, config, self.delta_cache is not None),
+            lambda: plans.get_tuple_plan(self.serde, config, self.delta_cache),
             Effect.READ,
             transaction=False,
         )
@@ -144,7 +144,7 @@ class SaverMethods(SqlRetentionMethods, RunnerOwner, BasePostgresSaver):
     ) -> Iterator[CheckpointTuple]:
         # Page by page, each page its own read (a keyset page read again after
         # a fault is the same page), yielded before the next is fetched.
-        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
         unrecorded = config is not None
         while not pages.done:
             items = self._run(pages.next_plan, Effect.READ, transaction=False)

@@ -145,7 +145,7 @@ class AsyncSaverMethods(AsyncSqlRetentionMethods, AsyncRunnerOwner, BasePostgres
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         found = await self._run(
-            lambda: plans.get_tuple_plan(self.serde, config, self.delta_cache is not None),
+            lambda: plans.get_tuple_plan(self.serde, config, self.delta_cache),
             Effect.READ,
             transaction=False,
         )
@@ -163,7 +163,7 @@ class AsyncSaverMethods(AsyncSqlRetentionMethods, AsyncRunnerOwner, BasePostgres
     ) -> AsyncIterator[CheckpointTuple]:
         # Page by page, each page its own read (a keyset page read again after
         # a fault is the same page), yielded before the next is fetched.
-        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
         unrecorded = config is not None
         while not pages.done:
             items = await self._run(pages.next_plan, Effect.READ, transaction=False)

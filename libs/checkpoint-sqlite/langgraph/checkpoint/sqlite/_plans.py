@@ -220,11 +220,13 @@ def _link_query(keys: Iterable[tuple[str, str, str]]) -> Query:
 
 
 def load_checkpoints(
-    serde: SerializerProtocol, rows: Sequence[tuple[str, str, str, str, bytes]]
+    serde: SerializerProtocol,
+    rows: Sequence[tuple[str, str, str, str, bytes]],
+    cache: DeltaCache | None = None,
 ) -> Plan[list[Checkpoint]]:
     """Decode `(thread_id, ns, checkpoint_id, type, blob)` rows, compact ones
     rebuilt from their chains, whose rows (those not among `rows`) are read in
-    one statement."""
+    one statement; values a compact saver's `cache` holds are not read again."""
     known = {(row[0], row[1], row[2]): (row[3], row[4]) for row in rows}
     unpacked: dict[tuple[str, str, str], tuple[tuple[str, bytes], dict[str, DeltaRecord]]] = {}
     needed: set[tuple[str, str, str]] = set()
@@ -234,8 +236,9 @@ def load_checkpoints(
         base, raw_records = unpack_compact_row(blob)
         records = {channel: decode_record(raw) for channel, raw in raw_records.items()}
         unpacked[(thread_id, ns, checkpoint_id)] = base, records
-        for record in records.values():
-            needed.update((thread_id, ns, link) for link in record.chain)
+        for channel, record in records.items():
+            if cache is None or cache.held_value(thread_id, ns, channel, record) is None:
+                needed.update((thread_id, ns, link) for link in record.chain)
     if needed - known.keys():
         for thread_id, ns, checkpoint_id, type_, blob in (yield _link_query(needed - known.keys())):
             known[(thread_id, ns, checkpoint_id)] = (type_, blob)
@@ -249,7 +252,7 @@ def load_checkpoints(
         checkpoint = serde.loads_typed(base)
         for channel, record in records.items():
             checkpoint["channel_values"][channel] = _rebuild(
-                serde, known, thread_id, ns, channel, record
+                serde, known, thread_id, ns, channel, record, cache
             )
         decoded.append(checkpoint)
     return decoded
@@ -262,7 +265,12 @@ def _rebuild(
     ns: str,
     channel: str,
     record: DeltaRecord,
+    cache: DeltaCache | None = None,
 ) -> list[Any]:
+    """The value `record` stands for: the one `cache` holds, or else rebuilt
+    from the link `rows`."""
+    if cache is not None and (whole := cache.held_value(thread_id, ns, channel, record)):
+        return serde.loads_typed(whole)
     links: dict[str, DeltaRecord | FullValue | None] = {}
     for link in record.chain:
         if (thread_id, ns, link) in rows:
@@ -539,13 +547,15 @@ def _to_tuple(
     )
 
 
-def _tuples_with_writes(serde: SerializerProtocol, rows: Sequence[Sequence[Any]]) -> Plan:
+def _tuples_with_writes(
+    serde: SerializerProtocol, rows: Sequence[Sequence[Any]], cache: DeltaCache | None
+) -> Plan:
     if not rows:
         return []
     keys = [(row[0], row[1], row[2]) for row in rows]
     writes = _group_writes(serde, (yield _writes_query(keys)))
     checkpoints = yield from load_checkpoints(
-        serde, [(*key, row[4], row[5]) for key, row in zip(keys, rows)]
+        serde, [(*key, row[4], row[5]) for key, row in zip(keys, rows)], cache
     )
     return [
         _to_tuple(row, checkpoint, writes.get(key, []))
@@ -553,7 +563,9 @@ def _tuples_with_writes(serde: SerializerProtocol, rows: Sequence[Sequence[Any]]
     ]
 
 
-def get_tuple_plan(serde: SerializerProtocol, config: RunnableConfig) -> Plan:
+def get_tuple_plan(
+    serde: SerializerProtocol, config: RunnableConfig, cache: DeltaCache | None = None
+) -> Plan:
     thread_id, ns, checkpoint_id = config_location(config)
     if checkpoint_id:
         query = Query(
@@ -568,7 +580,7 @@ def get_tuple_plan(serde: SerializerProtocol, config: RunnableConfig) -> Plan:
             (thread_id, ns),
         )
     rows = yield query
-    found = yield from _tuples_with_writes(serde, rows)
+    found = yield from _tuples_with_writes(serde, rows, cache)
     return found[0] if found else None
 
 
@@ -679,12 +691,14 @@ class ListPages:
         filter: Mapping[str, Any] | None,
         before: RunnableConfig | None,
         limit: int | None,
+        cache: DeltaCache | None = None,
     ) -> None:
         if filter is not None and not isinstance(filter, Mapping):
             raise ValueError(
                 f"filter must be a dict of metadata keys to values, got {type(filter).__name__}"
             )
         self.serde = serde
+        self.cache = cache  # a compact saver's: the values it holds are not read again
         self.filter = dict(filter or {})
         self.narrowing, self.narrowing_params = _filter_narrowing(self.filter)
         self.clauses, self.params, self.order = _list_where(config, before)
@@ -722,7 +736,7 @@ class ListPages:
             if key in by_key
             and (not self.filter or filter_matches(load_metadata(by_key[key][6]), self.filter))
         ]
-        items = yield from _tuples_with_writes(self.serde, found)
+        items = yield from _tuples_with_writes(self.serde, found, self.cache)
         if self.remaining is not None:
             self.remaining -= len(items)
         return items

@@ -94,7 +94,7 @@ class SaverCore(
         return next_string_version(current)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        found = self.runner.run(plans.get_tuple_plan(self.serde, config))
+        found = self.runner.run(plans.get_tuple_plan(self.serde, config, self.delta_cache))
         if found is not None:
             self._record_read(config)
         return found
@@ -109,7 +109,7 @@ class SaverCore(
     ) -> Iterator[CheckpointTuple]:
         """Newest first, read a page at a time: the saver's lock is free between
         pages, so the loop body may call the saver."""
-        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
         unrecorded = config is not None
         while (plan := pages.next_plan()) is not None:
             items = self.runner.run(plan)

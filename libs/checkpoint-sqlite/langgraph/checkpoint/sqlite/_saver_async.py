@@ -103,7 +103,7 @@ class AsyncSaverCore(
         return next_string_version(current)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        found = await self.runner.run(plans.get_tuple_plan(self.serde, config))
+        found = await self.runner.run(plans.get_tuple_plan(self.serde, config, self.delta_cache))
         if found is not None:
             await self._record_read(config)
         return found
@@ -118,7 +118,7 @@ class AsyncSaverCore(
     ) -> AsyncIterator[CheckpointTuple]:
         """Newest first, read a page at a time: the saver's lock is free between
         pages, so the loop body may call the saver."""
-        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
         unrecorded = config is not None
         while (plan := pages.next_plan()) is not None:
             items = await self.runner.run(plan)

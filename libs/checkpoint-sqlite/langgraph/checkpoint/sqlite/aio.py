@@ -94,7 +94,7 @@ class AsyncSqliteSaver(SyncRetentionViaLoop, AsyncSaverCore):
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         """`alist` for other threads, a page at a time too."""
-        pages = plans.ListPages(self.serde, config, filter, before, limit)
+        pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
         unrecorded = config is not None
         while (plan := pages.next_plan()) is not None:
             items = self._from_thread(self.runner.run(plan))

@@ -14,6 +14,14 @@ link in one query; `rebuild_list` walks them back to the nearest full value. A
 location is backend-specific (a checkpoint id in SQLite, a blob version in
 Postgres); this module only passes it around.
 
+A record also carries the digest of the whole value it stands for, and the
+cache keeps the bytes of the last value it stored as a delta per channel
+(within `VALUE_BYTES`): a read of the latest checkpoint by the process that
+wrote it decodes those bytes, found by that digest, instead of fetching and
+joining the chain (one blob to decode, as in plain mode, and fewer bytes from
+the database). The digest decides, so an entry can only ever serve the very
+bytes the record was made from.
+
 Chains have two tiers, so that full values can be rare while a chain stays
 short. A value is stored as a *step* (a delta on the value stored just before
 it) up to `STEPS_PER_ANCHOR` times in a row; the next one is an *anchor*: a
@@ -53,11 +61,13 @@ __all__ = [
     "FULL_EVERY",
     "MAX_CHAIN",
     "STEPS_PER_ANCHOR",
+    "VALUE_BYTES",
     "BrokenChainError",
     "DeltaCache",
     "DeltaRecord",
     "EncodedList",
     "FullValue",
+    "HeldValue",
     "StoredList",
     "decode_record",
     "decompress",
@@ -122,6 +132,8 @@ class StoredList:
     anchors: int = 0  # anchors from that one down to the full value, it included
     anchor_count: int = 0  # items and bytes of that anchor (this value's: steps == 0)
     anchor_length: int = 0
+    # the value serialized whole, for `DeltaCache` to keep (stored as a delta only)
+    whole: tuple[str, bytes] | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def as_whole(self) -> StoredList:
         """The entry once this value was stored whole instead (its delta's
@@ -135,11 +147,13 @@ class StoredList:
 class DeltaRecord:
     """`count` items appended to the value at `chain[0]`, itself rebuilt from
     the rest; `payload` is their msgpack encodings one after the other (the
-    tail of the array the serializer wrote for the whole list)."""
+    tail of the array the serializer wrote for the whole list); `digest`, that
+    of the whole list's items (`StoredList.digest`; empty in older records)."""
 
     chain: tuple[str, ...]
     count: int
     payload: bytes
+    digest: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +241,14 @@ def encode_list(
         hasher.update(items[previous.length :])
     else:
         hasher.update(items)
-    return EncodedList(record, (type_, packed), dataclasses.replace(place, digest=hasher.digest()))
+    digest = hasher.digest()
+    if record is None:
+        return EncodedList(None, (type_, packed), dataclasses.replace(place, digest=digest))
+    return EncodedList(
+        dataclasses.replace(record, digest=digest),
+        (type_, packed),
+        dataclasses.replace(place, digest=digest, whole=(type_, packed)),
+    )
 
 
 def _pack_location(location: str) -> str | bytes:
@@ -256,10 +277,10 @@ def _unpack_location(packed: str | bytes) -> str:
 
 
 def encode_record(record: DeltaRecord) -> bytes:
-    """msgpack of [chain, count, payload] (the chain first: Postgres's
+    """msgpack of [chain, count, payload, digest] (the chain first: Postgres's
     `lgc_delta_chain_v1` reads it there)."""
     chain = [_pack_location(location) for location in record.chain]
-    return ormsgpack.packb([chain, record.count, record.payload])
+    return ormsgpack.packb([chain, record.count, record.payload, record.digest])
 
 
 def decode_record(blob: bytes, *, with_chain: bool = True) -> DeltaRecord:
@@ -267,18 +288,30 @@ def decode_record(blob: bytes, *, with_chain: bool = True) -> DeltaRecord:
     link on another record's walk (which follows that record's chain).
 
     Records written before the payload was one run of bytes hold
-    [chain, [[type, item bytes], ...]], every type msgpack."""
+    [chain, [[type, item bytes], ...]], every type msgpack; those written
+    before the digest, [chain, count, payload]."""
     try:
         fields = ormsgpack.unpackb(blob)
         chain = tuple(_unpack_location(loc) for loc in fields[0]) if with_chain else ()
-        count = fields[1] if len(fields) == 3 else None
-        if type(count) is int and 0 <= count < 2**32 and type(fields[2]) is bytes:
-            return DeltaRecord(chain, count, fields[2])
+        count = fields[1] if len(fields) in (3, 4) else None
+        digest = fields[3] if len(fields) == 4 else b""
+        if (
+            type(count) is int
+            and 0 <= count < 2**32
+            and type(fields[2]) is bytes
+            and type(digest) is bytes
+        ):
+            return DeltaRecord(chain, count, fields[2], digest)
         if len(fields) == 2 and all(item[0] == "msgpack" for item in fields[1]):
             return DeltaRecord(chain, len(fields[1]), b"".join(item[1] for item in fields[1]))
     except (ormsgpack.MsgpackDecodeError, TypeError, IndexError, KeyError) as exc:
         raise SerializationError(f"malformed delta record: {exc}") from exc
     raise SerializationError("malformed delta record")
+
+
+HeldValue = Callable[[DeltaRecord], tuple[str, bytes] | None]
+"""The bytes of the value a record stands for, when a cache holds them
+(`DeltaCache.held_value` bound to the record's channel)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,11 +358,16 @@ def rebuild_blob(
     blob: bytes,
     link_at: Callable[[str], tuple[str, bytes] | None],
     place: str,
+    held: HeldValue | None = None,
 ) -> list[Any]:
     """The value a delta blob stands for, where each version of a channel is
     a blob of its own (Postgres, InMemorySaver): `link_at(location)` is the
-    (type, bytes) stored there, or None; `place` names it in errors."""
+    (type, bytes) stored there, or None; `place` names it in errors. Decoded
+    from what `held` finds for the record, if anything, without its links."""
     record = decode_record(blob)
+    whole = held(record) if held is not None else None
+    if whole is not None:
+        return serde.loads_typed(whole)
     links: dict[str, Link | None] = {}
     for location in record.chain:
         type_, link = link_at(location) or ("empty", b"")
@@ -364,14 +402,28 @@ def decompress(codec: str, blob: bytes) -> bytes:
     raise SerializationError(f"unknown compression {codec!r} in a compact checkpoint")
 
 
+VALUE_BYTES = 64 * 2**20
+"""At most this many bytes of values stored as deltas a `DeltaCache` keeps whole."""
+
+
 class DeltaCache:
     """Per saver: (thread_id, namespace, channel) -> the `StoredList` last written,
     least recently used entries dropped beyond `capacity`. A miss only means
-    the next value is stored whole; correctness never depends on an entry."""
+    the next value is stored whole; correctness never depends on an entry.
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    Per (thread_id, namespace) it also keeps, whole, the value of each channel
+    last stored as a delta (`held_value`), those of the threads least recently
+    written dropped beyond `value_bytes`. Found by the digest a record
+    carries, they only ever stand in for the value the record was made from."""
+
+    def __init__(self, capacity: int = 10_000, value_bytes: int = VALUE_BYTES) -> None:
         self.capacity = capacity
+        self.value_bytes = value_bytes
         self._entries: OrderedDict[tuple[str, str, str], StoredList] = OrderedDict()
+        # (thread_id, ns) -> {channel: (digest, (type, bytes))}; `_held` bytes in all
+        self._values: OrderedDict[tuple[str, str], dict[str, tuple[bytes, tuple[str, bytes]]]]
+        self._values = OrderedDict()
+        self._held = 0
         self._lock = threading.Lock()  # sync savers are shared between threads
 
     def get(self, thread_id: str, ns: str, channel: str) -> StoredList | None:
@@ -383,11 +435,39 @@ class DeltaCache:
 
     def remember(self, thread_id: str, ns: str, stored: Mapping[str, StoredList]) -> None:
         with self._lock:
+            values = self._values.pop((thread_id, ns), {})
             for channel, entry in stored.items():
+                if channel in values:
+                    self._held -= len(values.pop(channel)[1][1])
+                if entry.whole is not None:
+                    values[channel] = (entry.digest, entry.whole)
+                    self._held += len(entry.whole[1])
+                    entry = dataclasses.replace(entry, whole=None)
                 self._entries[(thread_id, ns, channel)] = entry
                 self._entries.move_to_end((thread_id, ns, channel))
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
+            if values:
+                self._values[(thread_id, ns)] = values
+            while self._held > self.value_bytes:
+                _, dropped = self._values.popitem(last=False)
+                self._held -= sum(len(whole[1]) for _, whole in dropped.values())
+
+    def holds_values(self, thread_id: str, ns: str) -> bool:
+        """Whether a value of the thread's namespace is held whole (its
+        latest checkpoint likely reads without its chains)."""
+        with self._lock:
+            return (thread_id, ns) in self._values
+
+    def held_value(
+        self, thread_id: str, ns: str, channel: str, record: DeltaRecord
+    ) -> tuple[str, bytes] | None:
+        """The (type, bytes) of the value `record` stands for, if held."""
+        with self._lock:
+            held = self._values.get((thread_id, ns), {}).get(channel)
+        if held is None or not record.digest or held[0] != record.digest:
+            return None
+        return held[1]
 
     def forget(self, thread_id: str, ns: str | None = None) -> None:
         """Drop a thread's entries (or those of one of its namespaces)."""
@@ -397,6 +477,10 @@ class DeltaCache:
             ]
             for key in doomed:
                 del self._entries[key]
+            for place in [key for key in self._values if key[0] == thread_id]:
+                if ns is None or place[1] == ns:
+                    dropped = self._values.pop(place)
+                    self._held -= sum(len(whole[1]) for _, whole in dropped.values())
 
     def forget_threads(self, thread_ids: Sequence[str]) -> None:
         for thread_id in thread_ids:
@@ -405,6 +489,8 @@ class DeltaCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._values.clear()
+            self._held = 0
 
 
 ConversionProgress = Callable[[int, int, str], None]

@@ -124,8 +124,9 @@ class InMemorySaver(
         compact: bool = False,
     ) -> None:
         super().__init__(serde=serde)
-        # Compact storage: what was last stored per (thread, namespace, channel).
-        self.delta_cache = DeltaCache() if compact else None
+        # Compact storage: what was last stored per (thread, namespace, channel);
+        # no value kept whole, as every link of a chain is in memory already.
+        self.delta_cache = DeltaCache(value_bytes=0) if compact else None
         # Retention (base.retention): the option, and per thread its own
         # settings (ttl minutes or None, pinned, last read mark or None).
         self.ttl = validated_ttl(ttl)
