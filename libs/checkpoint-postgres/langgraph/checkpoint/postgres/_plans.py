@@ -38,11 +38,14 @@ from langgraph.checkpoint.base.compact import (
     DELTA_BASE_MISSING_MARK,
     DELTA_TYPE,
     DeltaCache,
+    DeltaRecord,
     StoredList,
+    blob_links,
     channel_place,
     decode_record,
     encode_list,
     encode_record,
+    missing_link,
     rebuild_blob,
 )
 from langgraph.checkpoint.base.deletion import (
@@ -672,26 +675,55 @@ def _fetch_links(
     """The blobs the delta blobs among `placed` ((thread_id, ns, blobs) of
     rows) extend, in one statement, or none at all when there is no delta
     (or `cache` holds the value of each)."""
-    keys = {
-        (thread_id, ns, channel, link)
+    deltas = [
+        (thread_id, ns, channel, record)
         for thread_id, ns, blobs in placed
         for channel, type_, blob in blobs
         if type_ == DELTA_TYPE
         for record in [decode_record(blob)]
         if cache is None or cache.held_value(thread_id, ns, channel, record) is None
-        for link in record.chain
-    }
-    if not keys:
-        return {}
-    threads, namespaces, channels, versions = (list(column) for column in zip(*sorted(keys)))
-    rows = yield Query(
-        "SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version, b.type, b.blob "
-        "FROM checkpoint_blobs b JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
-        "AS k(t, n, c, v) ON b.thread_id = k.t AND b.checkpoint_ns = k.n AND b.channel = k.c "
-        "AND b.version = k.v",
-        (threads, namespaces, channels, versions),
-    )
-    return {(row[0], row[1], row[2], row[3]): (row[4], row[5]) for row in rows}
+    ]
+    keys = {(t, ns, channel, link) for t, ns, channel, record in deltas for link in record.chain}
+    links: LinkBlobs = {}
+    yield from _complete_links(serde, deltas, links, keys)
+    return links
+
+
+def _complete_links(
+    serde: SerializerProtocol,
+    deltas: Sequence[tuple[str, str, str, DeltaRecord]],
+    links: LinkBlobs,
+    keys: set[tuple[str, str, str, str]],
+) -> Plan[None]:
+    """Fetch into `links` the blobs of `keys`, then those that rows laid out
+    anew (by a conversion) extend outside the chains `deltas` list
+    (`missing_link`), until their walks need nothing more."""
+    tried = set(links)
+    while True:
+        if keys := keys - tried:
+            tried |= keys
+            columns = (list(column) for column in zip(*sorted(keys)))
+            rows = yield Query(
+                "SELECT b.thread_id, b.checkpoint_ns, b.channel, b.version, b.type, b.blob "
+                "FROM checkpoint_blobs b JOIN unnest(%s::text[], %s::text[], %s::text[], "
+                "%s::text[]) AS k(t, n, c, v) ON b.thread_id = k.t AND b.checkpoint_ns = k.n "
+                "AND b.channel = k.c AND b.version = k.v",
+                tuple(columns),
+            )
+            links.update({(row[0], row[1], row[2], row[3]): (row[4], row[5]) for row in rows})
+        keys = set()
+        for thread_id, ns, channel, record in deltas:
+            found = blob_links(serde, functools.partial(_link_of, links, thread_id, ns, channel))
+            if (location := missing_link(record, found)) is not None:
+                keys.add((thread_id, ns, channel, location))
+        if not keys - tried:
+            return
+
+
+def _link_of(
+    links: LinkBlobs, thread_id: str, ns: str, channel: str, version: str
+) -> tuple[str, bytes] | None:
+    return links.get((thread_id, ns, channel, version))
 
 
 def _rebuild(
@@ -708,7 +740,7 @@ def _rebuild(
     return rebuild_blob(
         serde,
         blob,
-        lambda version: links.get((thread_id, ns, channel, version)),
+        functools.partial(_link_of, links, thread_id, ns, channel),
         channel_place(thread_id, ns, channel),
         functools.partial(cache.held_value, thread_id, ns, channel) if cache else None,
     )
@@ -784,10 +816,17 @@ def assemble_tuples(
         elif part == PART_LINK:
             links[(thread_id, ns, a, b)] = (t, blob)
     ordered = sorted(checkpoints.values(), key=lambda parts: parts.row[4])
+    placed = [(parts.row[1], parts.row[2], parts.blobs) for parts in ordered]
     if not with_links:
-        links = yield from _fetch_links(
-            serde, [(parts.row[1], parts.row[2], parts.blobs) for parts in ordered], cache
-        )
+        links = yield from _fetch_links(serde, placed, cache)
+    elif links:  # the statement read the chains; rows laid out anew may need more
+        deltas = [
+            (thread_id, ns, channel, decode_record(blob))
+            for thread_id, ns, blobs in placed
+            for channel, type_, blob in blobs
+            if type_ == DELTA_TYPE
+        ]
+        yield from _complete_links(serde, deltas, links, set())
     return [_to_tuple(serde, parts, links, cache) for parts in ordered]
 
 

@@ -49,6 +49,7 @@ from langgraph.checkpoint.base.compact import (
     DeltaCache,
     DeltaRecord,
     FullValue,
+    LinkAt,
     StoredList,
     channel_place,
     decode_record,
@@ -56,6 +57,7 @@ from langgraph.checkpoint.base.compact import (
     encode_list,
     encode_record,
     list_channels,
+    missing_link,
     rebuild_list,
 )
 from langgraph.checkpoint.base.deletion import (
@@ -239,9 +241,29 @@ def load_checkpoints(
         for channel, record in records.items():
             if cache is None or cache.held_value(thread_id, ns, channel, record) is None:
                 needed.update((thread_id, ns, link) for link in record.chain)
-    if needed - known.keys():
-        for thread_id, ns, checkpoint_id, type_, blob in (yield _link_query(needed - known.keys())):
+    channel_links: dict[tuple[str, str, str], LinkAt] = {}
+
+    def links_of(thread_id: str, ns: str, channel: str) -> LinkAt:
+        if (thread_id, ns, channel) not in channel_links:
+            channel_links[(thread_id, ns, channel)] = _row_links(
+                serde, known, thread_id, ns, channel
+            )
+        return channel_links[(thread_id, ns, channel)]
+
+    tried = set(known)
+    while needed := needed - tried:
+        # the chains' rows, then any a row laid out anew extends (`missing_link`)
+        tried |= needed
+        for thread_id, ns, checkpoint_id, type_, blob in (yield _link_query(needed)):
             known[(thread_id, ns, checkpoint_id)] = (type_, blob)
+        needed = {
+            (thread_id, ns, location)
+            for (thread_id, ns, _), (_, records) in unpacked.items()
+            for channel, record in records.items()
+            if cache is None or cache.held_value(thread_id, ns, channel, record) is None
+            for location in [missing_link(record, links_of(thread_id, ns, channel))]
+            if location is not None
+        }
     decoded: list[Checkpoint] = []
     for thread_id, ns, checkpoint_id, type_, blob in rows:
         key = (thread_id, ns, checkpoint_id)
@@ -252,7 +274,14 @@ def load_checkpoints(
         checkpoint = serde.loads_typed(base)
         for channel, record in records.items():
             checkpoint["channel_values"][channel] = _rebuild(
-                serde, known, thread_id, ns, channel, record, cache
+                serde,
+                known,
+                thread_id,
+                ns,
+                channel,
+                record,
+                cache,
+                links_of(thread_id, ns, channel),
             )
         decoded.append(checkpoint)
     return decoded
@@ -266,17 +295,36 @@ def _rebuild(
     channel: str,
     record: DeltaRecord,
     cache: DeltaCache | None = None,
+    links: LinkAt | None = None,
 ) -> list[Any]:
     """The value `record` stands for: the one `cache` holds, or else rebuilt
-    from the link `rows`."""
+    from the link `rows` (`links`: what `_row_links` made of them)."""
     if cache is not None and (whole := cache.held_value(thread_id, ns, channel, record)):
         return serde.loads_typed(whole)
-    links: dict[str, DeltaRecord | FullValue | None] = {}
-    for link in record.chain:
-        if (thread_id, ns, link) in rows:
-            type_, blob = rows[(thread_id, ns, link)]
-            links[link] = _chain_link(serde, type_, blob, channel)
+    links = links or _row_links(serde, rows, thread_id, ns, channel)
     return rebuild_list(serde, record, links, channel_place(thread_id, ns, channel))
+
+
+def _row_links(
+    serde: SerializerProtocol,
+    rows: Mapping[tuple[str, str, str], tuple[str, bytes]],
+    thread_id: str,
+    ns: str,
+    channel: str,
+) -> LinkAt:
+    """What each of the `rows` stores for `channel`, by checkpoint id, each
+    row unpacked once (`rows` may grow meanwhile)."""
+    unpacked: dict[str, DeltaRecord | FullValue] = {}
+
+    def link(location: str) -> DeltaRecord | FullValue | None:
+        if location not in unpacked:
+            found = rows.get((thread_id, ns, location))
+            if found is None:
+                return None
+            unpacked[location] = _chain_link(serde, *found, channel)
+        return unpacked[location]
+
+    return link
 
 
 def stored_channels(serde: SerializerProtocol, type_: str, blob: bytes) -> set[str]:

@@ -68,6 +68,7 @@ __all__ = [
     "EncodedList",
     "FullValue",
     "HeldValue",
+    "LinkAt",
     "StoredList",
     "decode_record",
     "decompress",
@@ -75,6 +76,8 @@ __all__ = [
     "encode_record",
     "is_missing_base",
     "list_channels",
+    "missing_link",
+    "blob_links",
     "progress_bar",
     "channel_place",
     "rebuild_blob",
@@ -284,15 +287,16 @@ def encode_record(record: DeltaRecord) -> bytes:
 
 
 def decode_record(blob: bytes, *, with_chain: bool = True) -> DeltaRecord:
-    """The record in `blob`; `with_chain=False` leaves its chain empty, for a
-    link on another record's walk (which follows that record's chain).
+    """The record in `blob`; `with_chain=False` keeps only the first location
+    of its chain (the value it extends), for a link on another record's walk.
 
     Records written before the payload was one run of bytes hold
     [chain, [[type, item bytes], ...]], every type msgpack; those written
     before the digest, [chain, count, payload]."""
     try:
         fields = ormsgpack.unpackb(blob)
-        chain = tuple(_unpack_location(loc) for loc in fields[0]) if with_chain else ()
+        locations = fields[0] if with_chain else fields[0][:1]
+        chain = tuple(_unpack_location(location) for location in locations)
         count = fields[1] if len(fields) in (3, 4) else None
         digest = fields[3] if len(fields) == 4 else b""
         if (
@@ -324,19 +328,26 @@ class FullValue:
 Link = DeltaRecord | FullValue
 
 
+LinkAt = Callable[[str], Link | None]
+"""What is stored at a location (None: nothing)."""
+
+
 def rebuild_list(
-    serde: SerializerProtocol,
-    record: DeltaRecord,
-    links: Mapping[str, Link | None],
-    describe: str,
+    serde: SerializerProtocol, record: DeltaRecord, link_at: LinkAt, describe: str
 ) -> list[Any]:
-    """The value `record` stands for. `links` maps a location to what is stored
-    there (None, or absent: nothing). The walk stops at the nearest full value,
-    so a link rewritten whole (by a prune) ends the chain early; a missing
-    link raises `BrokenChainError` naming `describe` (the channel's place)."""
+    """The value `record` stands for. The walk goes from each record to the
+    value it extends (the first location of its own chain, as `missing_link`
+    does) down to the nearest full value, so rows a conversion laid out anew
+    since `record` was written still read: the record's chain only says what
+    to fetch. A link rewritten whole (by a prune) ends the walk early; a
+    missing link raises `BrokenChainError` naming `describe` (the channel's
+    place)."""
     parts = [record]
-    for location in record.chain:
-        link = links.get(location)
+    for _ in range(MAX_CHAIN + 1):
+        if not parts[-1].chain:
+            raise BrokenChainError(f"{describe}: the delta chain ends without a full value")
+        location = parts[-1].chain[0]
+        link = link_at(location)
         if link is None:
             raise BrokenChainError(
                 f"{describe}: the stored value at {location!r} that this delta extends is "
@@ -345,7 +356,24 @@ def rebuild_list(
         if isinstance(link, FullValue):
             return [*link.load(), *_load_items(serde, parts[::-1])]
         parts.append(link)
-    raise BrokenChainError(f"{describe}: the delta chain ends without a full value")
+    raise BrokenChainError(f"{describe}: the delta chain runs beyond {MAX_CHAIN} links")
+
+
+def missing_link(record: DeltaRecord, link_at: LinkAt) -> str | None:
+    """The first location `rebuild_list` would need that `link_at` lacks
+    (None: none): rows laid out anew may extend values outside the chain
+    `record` lists, which the reader then fetches too."""
+    current = record
+    for _ in range(MAX_CHAIN + 1):
+        if not current.chain:
+            return None
+        link = link_at(current.chain[0])
+        if link is None:
+            return current.chain[0]
+        if isinstance(link, FullValue):
+            return None
+        current = link
+    return None
 
 
 def channel_place(thread_id: str, ns: str, channel: str) -> str:
@@ -368,14 +396,28 @@ def rebuild_blob(
     whole = held(record) if held is not None else None
     if whole is not None:
         return serde.loads_typed(whole)
-    links: dict[str, Link | None] = {}
-    for location in record.chain:
-        type_, link = link_at(location) or ("empty", b"")
-        if type_ == DELTA_TYPE:
-            links[location] = decode_record(link, with_chain=False)
-        elif type_ != "empty":
-            links[location] = FullValue(functools.partial(serde.loads_typed, (type_, link)))
-    return rebuild_list(serde, record, links, place)
+    return rebuild_list(serde, record, blob_links(serde, link_at), place)
+
+
+def blob_links(
+    serde: SerializerProtocol, link_at: Callable[[str], tuple[str, bytes] | None]
+) -> LinkAt:
+    """The chain links of blobs, each decoded when first asked for, where
+    `link_at(location)` is the (type, bytes) stored there (`rebuild_blob`)."""
+    decoded: dict[str, Link | None] = {}
+
+    def link(location: str) -> Link | None:
+        if location not in decoded:
+            type_, blob = link_at(location) or ("empty", b"")
+            if type_ == DELTA_TYPE:
+                decoded[location] = decode_record(blob, with_chain=False)
+            elif type_ != "empty":
+                decoded[location] = FullValue(functools.partial(serde.loads_typed, (type_, blob)))
+            else:
+                decoded[location] = None
+        return decoded[location]
+
+    return link
 
 
 def _load_items(serde: SerializerProtocol, records: Sequence[DeltaRecord]) -> list[Any]:
