@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -112,6 +113,52 @@ def runs_deleted_one_by_one(new_thread, messages) -> Callable[[BaseCheckpointSav
         assert all(saver.get_tuple(thread.config(i)) is None for i in first)
         saver.delete_for_runs(["c"])
         thread.check(saver, middle)
+
+    return scenario
+
+
+@pytest.fixture
+def across_a_conversion(new_thread, messages) -> Callable[..., None]:
+    """A scenario: a saver whose cache predates a conversion (its chains laid
+    out from a value it stored whole, which the conversion made a delta)
+    writes on, its records listing links whose rows now extend other values.
+    Runs "a" (by an earlier saver), "b" (then `convert()`), "c"; then `remove`
+    ("prune": keep the latest; a run id: delete that run; "": nothing); what
+    is left reads back exactly, by that saver and by a new one (`open_saver()`)."""
+
+    def scenario(
+        open_saver: Callable[[], AbstractContextManager[BaseCheckpointSaver]],
+        convert: Callable[[], int],
+        remove: str = "",
+    ) -> None:
+        thread = new_thread()
+        runs: dict[str, list[str]] = {}
+        with open_saver() as first:
+            runs["a"] = [
+                thread.put(first, {"messages": messages(n)}, run_id="a") for n in range(1, 11)
+            ]
+        with open_saver() as writer:  # stores 11 whole
+            runs["b"] = [
+                thread.put(writer, {"messages": messages(n)}, run_id="b") for n in range(11, 41)
+            ]
+            assert convert() > 0
+            runs["c"] = [
+                thread.put(writer, {"messages": messages(n)}, run_id="c") for n in range(41, 46)
+            ]
+            everything = [*runs["a"], *runs["b"], *runs["c"]]
+            if remove == "prune":
+                writer.prune([thread.thread_id], strategy="keep_latest")
+                kept = everything[-1:]
+            elif remove:
+                writer.delete_for_runs([remove])
+                kept = [i for i in everything if i not in runs[remove]]
+            else:
+                kept = everything
+            thread.check(writer, kept)
+        with open_saver() as reader:
+            thread.check(reader, kept)
+            gone = [i for i in everything if i not in kept]
+            assert all(reader.get_tuple(thread.config(i)) is None for i in gone)
 
     return scenario
 

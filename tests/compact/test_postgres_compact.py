@@ -286,29 +286,20 @@ def test_delta_channel_history_reads_compact_blobs(saver, new_thread, messages):
     assert history["messages"]["seed"] == messages(3)
 
 
+@pytest.mark.parametrize("remove", ["", "prune", "a", "b"])
 def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(
-    postgres_server, new_thread, messages
+    postgres_server, across_a_conversion, remove
 ):
-    """A saver whose cache predates `compact` (its chains laid out from a value
-    it stored whole, which the conversion made a delta) keeps writing; its
-    records list links whose blobs now extend other versions, and still read."""
+    """Read back, and after a prune or a run's deletion."""
     uri = postgres_server.new_database("across")
     with PostgresSaver.from_conn_string(uri) as saver:
         saver.setup()
-    thread = new_thread()
-    with PostgresSaver.from_conn_string(uri, compact=True) as first:
-        for n in range(1, 11):
-            thread.put(first, {"messages": messages(n)})
-    with PostgresSaver.from_conn_string(uri, compact=True) as writer:  # stores 11 whole
-        for n in range(11, 41):
-            thread.put(writer, {"messages": messages(n)})
+
+    def convert() -> int:
         with psycopg.connect(uri, autocommit=True) as conn:
-            assert compact_database(conn) > 0
-        for n in range(41, 46):
-            thread.put(writer, {"messages": messages(n)})
-        thread.check(writer)
-    with PostgresSaver.from_conn_string(uri, compact=True) as reader:
-        thread.check(reader)
+            return compact_database(conn)
+
+    across_a_conversion(lambda: PostgresSaver.from_conn_string(uri, compact=True), convert, remove)
 
 
 def test_compact_then_expand_a_plain_database(postgres_server, new_thread, messages):

@@ -507,24 +507,16 @@ def test_compact_then_expand_a_plain_database(db, new_thread, messages):
             thread.check(reader)
 
 
-def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(db, new_thread, messages):
-    """A saver whose cache predates `compact` (its chains laid out from a value
-    it stored whole, which the conversion made a delta) keeps writing; its
-    records list links whose rows now extend other values, and still read."""
-    thread = new_thread()
-    with SqliteSaver.from_conn_string(db, compact=True) as first:
-        for n in range(1, 11):
-            thread.put(first, {"messages": messages(n)})
-    with SqliteSaver.from_conn_string(db, compact=True) as writer:  # stores 11 whole
-        for n in range(11, 41):
-            thread.put(writer, {"messages": messages(n)})
+@pytest.mark.parametrize("remove", ["", "prune", "a", "b"])
+def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(db, across_a_conversion, remove):
+    """Read back, and after a prune or a run's deletion (whose rewrites walk
+    each value's own links, not only those its record lists)."""
+
+    def convert() -> int:
         with closing(sqlite3.connect(db, check_same_thread=False)) as conn:
-            assert compact_database(conn) > 0
-        for n in range(41, 46):
-            thread.put(writer, {"messages": messages(n)})
-        thread.check(writer)
-    with SqliteSaver.from_conn_string(db, compact=True) as reader:
-        thread.check(reader)
+            return compact_database(conn)
+
+    across_a_conversion(lambda: SqliteSaver.from_conn_string(db, compact=True), convert, remove)
 
 
 def test_a_compact_saver_continues_a_compacted_database(db, new_thread, messages):

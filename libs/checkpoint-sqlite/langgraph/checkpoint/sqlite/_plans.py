@@ -19,6 +19,7 @@ variable limit (32,766 by default, 999 before 3.32) is never reached, and
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -59,6 +60,7 @@ from langgraph.checkpoint.base.compact import (
     list_channels,
     missing_link,
     rebuild_list,
+    walk,
 )
 from langgraph.checkpoint.base.deletion import (
     THREAD_DELETED_MARK,
@@ -231,7 +233,7 @@ def load_checkpoints(
     one statement; values a compact saver's `cache` holds are not read again."""
     known = {(row[0], row[1], row[2]): (row[3], row[4]) for row in rows}
     unpacked: dict[tuple[str, str, str], tuple[tuple[str, bytes], dict[str, DeltaRecord]]] = {}
-    needed: set[tuple[str, str, str]] = set()
+    unread: list[tuple[str, str, str, DeltaRecord]] = []  # records the cache does not hold
     for thread_id, ns, checkpoint_id, type_, blob in rows:
         if type_ != COMPACT_ROW_TYPE:
             continue
@@ -240,30 +242,9 @@ def load_checkpoints(
         unpacked[(thread_id, ns, checkpoint_id)] = base, records
         for channel, record in records.items():
             if cache is None or cache.held_value(thread_id, ns, channel, record) is None:
-                needed.update((thread_id, ns, link) for link in record.chain)
-    channel_links: dict[tuple[str, str, str], LinkAt] = {}
-
-    def links_of(thread_id: str, ns: str, channel: str) -> LinkAt:
-        if (thread_id, ns, channel) not in channel_links:
-            channel_links[(thread_id, ns, channel)] = _row_links(
-                serde, known, thread_id, ns, channel
-            )
-        return channel_links[(thread_id, ns, channel)]
-
-    tried = set(known)
-    while needed := needed - tried:
-        # the chains' rows, then any a row laid out anew extends (`missing_link`)
-        tried |= needed
-        for thread_id, ns, checkpoint_id, type_, blob in (yield _link_query(needed)):
-            known[(thread_id, ns, checkpoint_id)] = (type_, blob)
-        needed = {
-            (thread_id, ns, location)
-            for (thread_id, ns, _), (_, records) in unpacked.items()
-            for channel, record in records.items()
-            if cache is None or cache.held_value(thread_id, ns, channel, record) is None
-            for location in [missing_link(record, links_of(thread_id, ns, channel))]
-            if location is not None
-        }
+                unread.append((thread_id, ns, channel, record))
+    links_of = _links_by_channel(serde, known)
+    yield from _fetch_links(known, unread, links_of)
     decoded: list[Checkpoint] = []
     for thread_id, ns, checkpoint_id, type_, blob in rows:
         key = (thread_id, ns, checkpoint_id)
@@ -285,6 +266,38 @@ def load_checkpoints(
             )
         decoded.append(checkpoint)
     return decoded
+
+
+def _fetch_links(
+    known: dict[tuple[str, str, str], tuple[str, bytes]],
+    records: Sequence[tuple[str, str, str, DeltaRecord]],
+    links_of: Callable[[str, str, str], LinkAt],
+) -> Plan[None]:
+    """Read into `known` the rows `records` ((thread, ns, channel, record))
+    rebuild from: those their chains list, in one statement, then any that
+    rows laid out anew (by a conversion) extend (`missing_link`), until their
+    walks need nothing more."""
+    tried = set(known)
+    needed = {
+        (thread_id, ns, link) for thread_id, ns, _, record in records for link in record.chain
+    }
+    while needed := needed - tried:
+        tried |= needed
+        for thread_id, ns, checkpoint_id, type_, blob in (yield _link_query(needed)):
+            known[(thread_id, ns, checkpoint_id)] = (type_, blob)
+        needed = {
+            (thread_id, ns, location)
+            for thread_id, ns, channel, record in records
+            for location in [missing_link(record, links_of(thread_id, ns, channel))]
+            if location is not None
+        }
+
+
+def _links_by_channel(
+    serde: SerializerProtocol, rows: Mapping[tuple[str, str, str], tuple[str, bytes]]
+) -> Callable[[str, str, str], LinkAt]:
+    """`_row_links` of `rows` for each (thread, ns, channel), made once."""
+    return functools.cache(functools.partial(_row_links, serde, rows))
 
 
 def _rebuild(
@@ -1044,25 +1057,36 @@ def _store_whole_past(
         def is_gone(checkpoint_id: str) -> bool:
             return checkpoint_id in gone
 
+    rows = [row for row in (yield Query(sql, params)) if not is_gone(row[0])]
+    known = {
+        (thread_id, ns, checkpoint_id): (COMPACT_ROW_TYPE, blob) for checkpoint_id, blob in rows
+    }
+    links_of = _links_by_channel(serde, known)
+    # A record is cut when its walk passes a deleted row; the walk stops at
+    # rows not read here: plain rows (full values) or deleted ones.
     broken: dict[str, tuple[CompactRow, dict[str, DeltaRecord]]] = {}
-    needed: set[tuple[str, str, str]] = set()
-    for checkpoint_id, blob in (yield Query(sql, params)):
-        if is_gone(checkpoint_id):
-            continue
+    for checkpoint_id, blob in rows:
         compact = unpack_compact_row(blob)
         records = {channel: decode_record(raw) for channel, raw in compact[1].items()}
-        cut = {c: r for c, r in records.items() if any(map(is_gone, r.chain))}
+        cut = {
+            channel: record
+            for channel, record in records.items()
+            if any(is_gone(at) for at, _ in walk(record, links_of(thread_id, ns, channel)))
+        }
         if cut:
             broken[checkpoint_id] = (compact, cut)
-            needed.update((thread_id, ns, link) for record in cut.values() for link in record.chain)
     if not broken:
         return
-    link_rows = {(row[0], row[1], row[2]): (row[3], row[4]) for row in (yield _link_query(needed))}
+    yield from _fetch_links(
+        known,
+        [(thread_id, ns, c, r) for _, cut in broken.values() for c, r in cut.items()],
+        links_of,
+    )
     for checkpoint_id, ((base, stored_records), cut) in broken.items():
         checkpoint = serde.loads_typed(base)
         for channel, record in cut.items():
             checkpoint["channel_values"][channel] = _rebuild(
-                serde, link_rows, thread_id, ns, channel, record
+                serde, known, thread_id, ns, channel, record, links=links_of(thread_id, ns, channel)
             )
         remaining = {c: raw for c, raw in stored_records.items() if c not in cut}
         if remaining:

@@ -44,7 +44,7 @@ import sys
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -332,22 +332,33 @@ LinkAt = Callable[[str], Link | None]
 """What is stored at a location (None: nothing)."""
 
 
+def walk(record: DeltaRecord, link_at: LinkAt) -> Iterator[tuple[str, Link | None]]:
+    """The locations a rebuild of `record` visits and what `link_at` finds
+    there, nearest first: from each record to the value it extends (the first
+    location of its own chain), so rows a conversion laid out anew since
+    `record` was written are followed too (its chain only says what to
+    fetch). Ends after a full value or a missing link (None), when a chain
+    ends, or after `MAX_CHAIN + 1` links."""
+    current = record
+    for _ in range(MAX_CHAIN + 1):
+        if not current.chain:
+            return
+        location = current.chain[0]
+        link = link_at(location)
+        yield location, link
+        if not isinstance(link, DeltaRecord):
+            return
+        current = link
+
+
 def rebuild_list(
     serde: SerializerProtocol, record: DeltaRecord, link_at: LinkAt, describe: str
 ) -> list[Any]:
-    """The value `record` stands for. The walk goes from each record to the
-    value it extends (the first location of its own chain, as `missing_link`
-    does) down to the nearest full value, so rows a conversion laid out anew
-    since `record` was written still read: the record's chain only says what
-    to fetch. A link rewritten whole (by a prune) ends the walk early; a
-    missing link raises `BrokenChainError` naming `describe` (the channel's
-    place)."""
+    """The value `record` stands for, rebuilt along its `walk`. A link
+    rewritten whole (by a prune) ends the walk early; a missing link raises
+    `BrokenChainError` naming `describe` (the channel's place)."""
     parts = [record]
-    for _ in range(MAX_CHAIN + 1):
-        if not parts[-1].chain:
-            raise BrokenChainError(f"{describe}: the delta chain ends without a full value")
-        location = parts[-1].chain[0]
-        link = link_at(location)
+    for location, link in walk(record, link_at):
         if link is None:
             raise BrokenChainError(
                 f"{describe}: the stored value at {location!r} that this delta extends is "
@@ -356,24 +367,15 @@ def rebuild_list(
         if isinstance(link, FullValue):
             return [*link.load(), *_load_items(serde, parts[::-1])]
         parts.append(link)
-    raise BrokenChainError(f"{describe}: the delta chain runs beyond {MAX_CHAIN} links")
+    if len(parts) > MAX_CHAIN + 1:
+        raise BrokenChainError(f"{describe}: the delta chain runs beyond {MAX_CHAIN} links")
+    raise BrokenChainError(f"{describe}: the delta chain ends without a full value")
 
 
 def missing_link(record: DeltaRecord, link_at: LinkAt) -> str | None:
     """The first location `rebuild_list` would need that `link_at` lacks
-    (None: none): rows laid out anew may extend values outside the chain
-    `record` lists, which the reader then fetches too."""
-    current = record
-    for _ in range(MAX_CHAIN + 1):
-        if not current.chain:
-            return None
-        link = link_at(current.chain[0])
-        if link is None:
-            return current.chain[0]
-        if isinstance(link, FullValue):
-            return None
-        current = link
-    return None
+    (None: none), which the reader then fetches too."""
+    return next((location for location, link in walk(record, link_at) if link is None), None)
 
 
 def channel_place(thread_id: str, ns: str, channel: str) -> str:
