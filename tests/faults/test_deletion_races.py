@@ -6,7 +6,9 @@ deletion raises `ThreadDeletedError` and stores nothing, so a deletion leaves
 no orphan writes and no checkpoint whose parent is gone; a new history on the
 same thread id is stored as usual. The race test runs a writer against
 repeated deletions on real databases and checks those invariants in SQL, and
-that every call begun after the last deletion returned is readable.
+that every call begun after the last deletion returned is readable; with
+compact savers too, whose threads another saver deletes (so a put may extend
+a value that is gone, and must store it whole).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base.compact import COMPACT_ROW_TYPE, DELTA_TYPE
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.errors import CheckpointError, ThreadDeletedError
 from langgraph.checkpoint.memory import InMemorySaver
@@ -34,6 +37,9 @@ from psycopg_pool import ConnectionPool
 from testsupport.loop_thread import on_loop_thread
 
 KINDS = ["memory", "sqlite", "sqlite-async", "postgres", "postgres-pool", "postgres-async"]
+# Compact savers whose threads another saver (its own cache: another process)
+# deletes: a put may extend a value that is gone, and must then store it whole.
+COMPACT_KINDS = ["sqlite-compact", "postgres-compact", "postgres-async-compact"]
 
 ORPHAN_WRITES = """
 SELECT count(*) FROM {writes} w WHERE NOT EXISTS (
@@ -51,15 +57,32 @@ class Backend:
     """A saver of one kind, and a way to count orphans behind its back:
     (writes without their checkpoint, checkpoints whose parent is gone)."""
 
-    def __init__(self, kind: str, saver: Any, orphans: Callable[[], tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        kind: str,
+        saver: Any,
+        orphans: Callable[[], tuple[int, int]],
+        deleter: Any = None,
+        count: Callable[[str], int] | None = None,
+    ) -> None:
         self.kind = kind
         self.saver = saver
         self.orphans = orphans
+        self.deleter = deleter or saver  # the saver that deletes the threads
+        self.count = count  # runs a counting query on the database (SQL savers)
 
 
 def _sql_orphans(kind: str, count: Callable[[str], int]) -> Callable[[], tuple[int, int]]:
     writes = "writes" if kind.startswith("sqlite") else "checkpoint_writes"
     return lambda: (count(ORPHAN_WRITES.format(writes=writes)), count(DANGLING_PARENTS))
+
+
+def deltas_stored(backend: Backend) -> int:
+    """How many values are stored as deltas (SQLite: in compact rows)."""
+    assert backend.count is not None
+    if backend.kind.startswith("sqlite"):
+        return backend.count(f"SELECT count(*) FROM checkpoints WHERE type = '{COMPACT_ROW_TYPE}'")
+    return backend.count(f"SELECT count(*) FROM checkpoint_blobs WHERE type = '{DELTA_TYPE}'")
 
 
 def _memory_orphans(saver: InMemorySaver) -> Callable[[], tuple[int, int]]:
@@ -85,10 +108,14 @@ def _memory_orphans(saver: InMemorySaver) -> Callable[[], tuple[int, int]]:
 def backend(
     kind: str, tmp_path: Path, postgres_uri_factory: Callable[[], str]
 ) -> Iterator[Backend]:
+    """The saver of `kind`; for a `-compact` kind, a compact saver and another
+    one on the same database that deletes."""
     if kind == "memory":
         saver = InMemorySaver()
         yield Backend(kind, saver, _memory_orphans(saver))
         return
+    compact = kind.endswith("-compact")
+    base_kind = kind.removesuffix("-compact")
     if kind.startswith("sqlite"):
         path = str(tmp_path / "races.db")
 
@@ -96,12 +123,13 @@ def backend(
             with closing(sqlite3.connect(path)) as conn:
                 return conn.execute(query).fetchone()[0]
 
-        if kind == "sqlite":
-            with SqliteSaver.from_conn_string(path) as saver:
-                yield Backend(kind, saver, _sql_orphans(kind, count))
-        else:
-            with on_loop_thread(lambda: AsyncSqliteSaver.from_conn_string(path)) as saver:
-                yield Backend(kind, saver, _sql_orphans(kind, count))
+        def sqlite_saver() -> Any:
+            if base_kind == "sqlite":
+                return SqliteSaver.from_conn_string(path, compact=compact)
+            return on_loop_thread(lambda: AsyncSqliteSaver.from_conn_string(path, compact=compact))
+
+        with sqlite_saver() as saver, sqlite_saver() if compact else nullcontext() as deleter:
+            yield Backend(kind, saver, _sql_orphans(kind, count), deleter, count)
         return
     uri = postgres_uri_factory()
     with PostgresSaver.from_conn_string(uri) as setup_saver:
@@ -111,19 +139,34 @@ def backend(
         with psycopg.connect(uri) as conn:
             return conn.execute(query).fetchone()[0]
 
-    if kind == "postgres":
-        with PostgresSaver.from_conn_string(uri) as saver:
-            yield Backend(kind, saver, _sql_orphans(kind, count))
-    elif kind == "postgres-pool":
-        with ConnectionPool(uri, kwargs={"autocommit": True}, max_size=4) as pool:
-            yield Backend(kind, PostgresSaver(pool), _sql_orphans(kind, count))
-    else:
-        with on_loop_thread(lambda: AsyncPostgresSaver.from_conn_string(uri)) as saver:
-            yield Backend(kind, saver, _sql_orphans(kind, count))
+    def postgres_saver() -> Any:
+        if base_kind == "postgres":
+            return PostgresSaver.from_conn_string(uri, compact=compact)
+        if base_kind == "postgres-pool":
+            return pooled_saver(uri)
+        return on_loop_thread(lambda: AsyncPostgresSaver.from_conn_string(uri, compact=compact))
+
+    with postgres_saver() as saver, postgres_saver() if compact else nullcontext() as deleter:
+        yield Backend(kind, saver, _sql_orphans(kind, count), deleter, count)
+
+
+@contextmanager
+def pooled_saver(uri: str) -> Iterator[PostgresSaver]:
+    with ConnectionPool(uri, kwargs={"autocommit": True}, max_size=4) as pool:
+        yield PostgresSaver(pool)
 
 
 @pytest.fixture(params=KINDS)
 def saver_backend(request, tmp_path):
+    yield from _made_backend(request, tmp_path)
+
+
+@pytest.fixture(params=KINDS + COMPACT_KINDS)
+def racing_backend(request, tmp_path):
+    yield from _made_backend(request, tmp_path)
+
+
+def _made_backend(request, tmp_path) -> Iterator[Backend]:
     def new_uri() -> str:
         return request.getfixturevalue("postgres_server").new_database("races")
 
@@ -135,9 +178,15 @@ def put(saver: Any, thread_id: str, parent: dict | None, value: int, checkpoint=
     config = parent or {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
     checkpoint = checkpoint or empty_checkpoint()
     version = saver.get_next_version(None, None)
-    checkpoint["channel_values"] = {"v": value}
-    checkpoint["channel_versions"] = {"v": version}
-    return saver.put(config, checkpoint, {"step": value}, {"v": version})
+    checkpoint["channel_values"] = values_of(value)
+    checkpoint["channel_versions"] = {"v": version, "log": version}
+    return saver.put(config, checkpoint, {"step": value}, {"v": version, "log": version})
+
+
+def values_of(value: int) -> dict[str, Any]:
+    """What the checkpoint of step `value` holds: its "log" extends those of
+    the steps before it (a compact saver stores it as a delta)."""
+    return {"v": value, "log": [f"entry {i}: " + "text " * 20 for i in range(value)]}
 
 
 def test_late_writes_after_a_delete_raise_and_store_nothing(saver_backend):
@@ -200,7 +249,8 @@ def test_copy_into_a_deleted_thread_and_ids_without_time_are_written(saver_backe
     assert saver.get_tuple(stored).pending_writes == [("t", "w", 2)]
 
 
-def test_a_writer_racing_deletes_leaves_no_orphans(saver_backend):
+def test_a_writer_racing_deletes_leaves_no_orphans(racing_backend):
+    saver_backend = racing_backend
     saver = saver_backend.saver
     thread_id = f"race-{uuid.uuid4().hex[:8]}"
     deletes_done = 0
@@ -234,7 +284,7 @@ def test_a_writer_racing_deletes_leaves_no_orphans(saver_backend):
             wanted = len(acknowledged) + 3
             while len(acknowledged) < wanted and writer.is_alive():
                 stop.wait(0.001)
-            saver.delete_thread(thread_id)
+            saver_backend.deleter.delete_thread(thread_id)
             deletes_done += 1
         wanted = len(acknowledged) + 5
         while len(acknowledged) < wanted and writer.is_alive():
@@ -247,10 +297,14 @@ def test_a_writer_racing_deletes_leaves_no_orphans(saver_backend):
     survivors = [config for config, began_after in acknowledged if began_after == deletes_done]
     assert len(survivors) >= 5
     for config in survivors:
-        stored = saver.get_tuple(config)
-        assert stored is not None, config
-        step = stored.metadata["step"]
-        assert stored.pending_writes == [(f"task-{step}", "w", step)]
+        for reader in (saver, saver_backend.deleter):  # with the writer's cache, and without
+            stored = reader.get_tuple(config)
+            assert stored is not None, config
+            step = stored.metadata["step"]
+            assert stored.checkpoint["channel_values"] == values_of(step)
+            assert stored.pending_writes == [(f"task-{step}", "w", step)]
+    if saver_backend.kind.endswith("-compact"):
+        assert deltas_stored(saver_backend) > 0, "no delta: compact storage went unexercised"
     print(f"{saver_backend.kind}: {len(acknowledged)} acknowledged, {len(refused)} refused")
 
 

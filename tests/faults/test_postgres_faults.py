@@ -5,7 +5,9 @@ saver opened, on a connection the user passed), killed while their COMMIT is
 in flight, a server restarted under a write loop, and PgBouncer in transaction
 mode in front of concurrent clients. Every test keeps a ledger: each call
 that returned normally must be readable afterwards exactly as written, and
-each call that did not must have raised a connection error (counted).
+each call that did not must have raised a connection error (counted). The
+writing scenarios run with compact storage too, read back by a new plain
+saver as well (the writer's cache could hide a bad delta).
 
 The async savers are driven through their sync methods from other threads
 (their event loop runs in a thread of its own), so the same scenarios run on
@@ -27,6 +29,7 @@ from typing import Any
 import psycopg
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base.compact import DELTA_TYPE
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.postgres.shallow import ShallowPostgresSaver
@@ -38,23 +41,29 @@ from testsupport.postgres_server import ThrowawayPostgres
 
 CALL_TIMEOUT = 60  # seconds: a hung call fails the test instead of hanging it
 KINDS = ["pool", "conn", "pipe", "async-pool", "async-conn", "async-pipe"]
+# The same savers with compact storage: each put's growing "log" is a delta
+# on the writer's previous one, checked by the server under the thread's lock.
+WRITING_KINDS = KINDS + [f"{kind}-compact" for kind in KINDS]
 
 
 # -- savers of every kind, usable from plain threads ---------------------------------
 
 
 @asynccontextmanager
-async def async_pool_saver(uri: str, **pool_options):
+async def async_pool_saver(uri: str, compact: bool = False, **pool_options):
     async with AsyncConnectionPool(uri, open=False, **pool_options) as pool:
-        yield AsyncPostgresSaver(pool)
+        yield AsyncPostgresSaver(pool, compact=compact)
 
 
 @contextmanager
 def saver_of_kind(kind: str, uri: str, **connect) -> Iterator[Any]:
     """`pool`/`async-pool`: a pool of one connection, so a terminated backend
     is the one the next call gets; `conn`/`async-conn`: from_conn_string's own
-    connection; `pipe`/`async-pipe`: the same in pipeline mode. `connect` goes
-    to psycopg (e.g. prepare_threshold)."""
+    connection; `pipe`/`async-pipe`: the same in pipeline mode; `-compact`
+    after any of them: with compact=True. `connect` goes to psycopg (e.g.
+    prepare_threshold)."""
+    compact = kind.endswith("-compact")
+    kind = kind.removesuffix("-compact")
     pool_options = {
         "min_size": 1,
         "max_size": 1,
@@ -63,17 +72,22 @@ def saver_of_kind(kind: str, uri: str, **connect) -> Iterator[Any]:
     }
     if kind == "pool":
         with ConnectionPool(uri, **pool_options) as pool:
-            yield PostgresSaver(pool)
+            yield PostgresSaver(pool, compact=compact)
     elif kind in ("conn", "pipe"):
-        with PostgresSaver.from_conn_string(uri, pipeline=kind == "pipe", **connect) as saver:
+        pipeline = kind == "pipe"
+        with PostgresSaver.from_conn_string(
+            uri, pipeline=pipeline, compact=compact, **connect
+        ) as saver:
             yield saver
     elif kind == "async-pool":
-        with on_loop_thread(lambda: async_pool_saver(uri, **pool_options)) as saver:
+        with on_loop_thread(lambda: async_pool_saver(uri, compact, **pool_options)) as saver:
             yield saver
     else:
         pipeline = kind == "async-pipe"
         with on_loop_thread(
-            lambda: AsyncPostgresSaver.from_conn_string(uri, pipeline=pipeline, **connect)
+            lambda: AsyncPostgresSaver.from_conn_string(
+                uri, pipeline=pipeline, compact=compact, **connect
+            )
         ) as saver:
             yield saver
 
@@ -81,12 +95,19 @@ def saver_of_kind(kind: str, uri: str, **connect) -> Iterator[Any]:
 # -- the ledger --------------------------------------------------------------------
 
 
+def values_of(value: int) -> dict[str, Any]:
+    """A checkpoint's values at step `value`: its "log" extends the one of
+    every smaller step (a compact saver stores it as a delta)."""
+    log = [f"entry {i}: " + "text " * 40 for i in range(value + 1)]
+    return {"v": value, "blob": f"payload-{value}".encode(), "log": log}
+
+
 def checkpoint_of(saver, value: int):
     version = saver.get_next_version(None, None)
     checkpoint = empty_checkpoint()
-    checkpoint["channel_values"] = {"v": value, "blob": f"payload-{value}".encode()}
-    checkpoint["channel_versions"] = {"v": version, "blob": version}
-    return checkpoint, {"v": version, "blob": version}
+    checkpoint["channel_values"] = values_of(value)
+    checkpoint["channel_versions"] = dict.fromkeys(checkpoint["channel_values"], version)
+    return checkpoint, dict(checkpoint["channel_versions"])
 
 
 CONNECTION_ERRORS = (psycopg.OperationalError, RuntimeError)
@@ -130,16 +151,18 @@ class Ledger:
         with self.lock:
             self.failures.append(exc)
 
-    def assert_all_readable(self, saver) -> None:
-        """Every acknowledged checkpoint reads back exactly, with its writes."""
+    def assert_all_readable(self, saver, uri: str | None = None) -> None:
+        """Every acknowledged checkpoint reads back exactly, with its writes,
+        by `saver` and (given its database's `uri`) by a new plain saver,
+        which reads every delta from the database, not from a cache."""
+        if uri is not None:
+            with PostgresSaver.from_conn_string(uri) as fresh:
+                self.assert_all_readable(fresh)
         assert self.checkpoints, "nothing was acknowledged: the test exercised nothing"
         for checkpoint_id, (config, value) in self.checkpoints.items():
             stored = saver.get_tuple(config)
             assert stored is not None, f"acknowledged checkpoint {checkpoint_id} is gone"
-            assert stored.checkpoint["channel_values"] == {
-                "v": value,
-                "blob": f"payload-{value}".encode(),
-            }
+            assert stored.checkpoint["channel_values"] == values_of(value)
             assert stored.metadata["step"] == value
             expected_writes = self.writes.get(checkpoint_id, [])
             for write in expected_writes:
@@ -210,11 +233,11 @@ def victim(ready_uri):
     return app_name, with_app_name(ready_uri, app_name), ready_uri
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", WRITING_KINDS)
 def test_idle_backend_terminated_between_calls(kind, postgres_server, victim):
     """The next call finds its connection dead: it runs again on a new one,
     never returns having done nothing."""
-    app_name, uri, _ = victim
+    app_name, uri, plain_uri = victim
     ledger = Ledger()
     thread_id = f"idle-{kind}-{app_name}"
     with saver_of_kind(kind, uri) as saver:
@@ -230,13 +253,14 @@ def test_idle_backend_terminated_between_calls(kind, postgres_server, victim):
             history = list(saver.list({"configurable": {"thread_id": thread_id}}))
             assert [h.metadata["step"] for h in history] == list(range(step, -1, -1))
         assert ledger.failures == []
-        ledger.assert_all_readable(saver)
+        ledger.assert_all_readable(saver, plain_uri)
+        assert_deltas_stored(kind, plain_uri, thread_id)
         assert terminate_idle(postgres_server.admin_uri, app_name) >= 1
         saver.delete_thread(thread_id)  # not committed when it broke: runs again
         assert list(saver.list({"configurable": {"thread_id": thread_id}})) == []
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", WRITING_KINDS)
 def test_backend_terminated_in_the_middle_of_each_call(kind, postgres_server, victim):
     """Killed while waiting for a lock, before anything could commit: every
     call is run again from its start on a new connection and does its work."""
@@ -262,7 +286,7 @@ def test_backend_terminated_in_the_middle_of_each_call(kind, postgres_server, vi
         )
         assert [c.metadata["step"] for c in listed] == [1, 0]
         assert ledger.failures == []
-        ledger.assert_all_readable(saver)
+        ledger.assert_all_readable(saver, plain_uri)
 
         # Halfway: the checkpoints are deleted, the blobs wait for the lock.
         locked("checkpoint_blobs", lambda: saver.delete_thread(thread_id))
@@ -303,6 +327,17 @@ def killed_at_commit(admin_uri: str, uri: str, app_name: str, call: Callable):
     )
 
 
+def assert_deltas_stored(kind: str, uri: str, thread_id: str) -> None:
+    """A compact saver stored some of the thread's values as deltas (else the
+    test did not exercise compact storage), a plain one none."""
+    with psycopg.connect(uri) as conn:
+        deltas = conn.execute(
+            "SELECT count(*) FROM checkpoint_blobs WHERE thread_id = %s AND type = %s",
+            (thread_id, DELTA_TYPE),
+        ).fetchone()[0]
+    assert (deltas > 0) == kind.endswith("-compact"), f"{deltas} delta blobs"
+
+
 def rows_of(uri: str, thread_id: str) -> dict[str, int]:
     with psycopg.connect(uri) as conn:
         return {
@@ -313,7 +348,7 @@ def rows_of(uri: str, thread_id: str) -> dict[str, int]:
         }
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", WRITING_KINDS)
 def test_killed_at_commit_upserts_run_again_deletes_raise(kind, postgres_server, gated):
     """A put is an upsert: running it twice leaves what running it once does,
     so it is retried. delete_thread is not (a second run would also delete
@@ -329,7 +364,12 @@ def test_killed_at_commit_upserts_run_again_deletes_raise(kind, postgres_server,
         )
         assert config is not None and ledger.failures == []
         assert ledger.put_writes(saver, config, 0)
-        ledger.assert_all_readable(saver)
+        config = killed_at_commit(  # compact: a delta, its chain checked again by the retry
+            admin, plain_uri, app_name, lambda: ledger.put(saver, thread_id, 1, config)
+        )
+        assert config is not None and ledger.failures == []
+        ledger.assert_all_readable(saver, plain_uri)
+        assert_deltas_stored(kind, plain_uri, thread_id)
         before = rows_of(plain_uri, thread_id)
 
         with pytest.raises(CONNECTION_ERRORS):
@@ -431,7 +471,7 @@ RESTARTS = 2
 CALLS_AFTER_RESTART = 10
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", WRITING_KINDS)
 def test_restart_during_a_write_loop(kind, restartable):
     server, uri = restartable
     ledger = Ledger()
@@ -474,7 +514,8 @@ def test_restart_during_a_write_loop(kind, restartable):
             f"{len(ledger.failures)} calls raised"
         )
         assert after_restart == [True] * CALLS_AFTER_RESTART, "the saver did not recover"
-        ledger.assert_all_readable(saver)
+        ledger.assert_all_readable(saver, uri)
+        assert_deltas_stored(kind, uri, thread_id)
 
 
 # -- PgBouncer in transaction mode --------------------------------------------------------

@@ -1,5 +1,6 @@
-"""SQLite savers under real faults: writer processes killed with SIGKILL mid-loop,
-and several processes creating and writing one fresh file at the same moment.
+"""SQLite savers under real faults: writer processes killed with SIGKILL mid-loop
+(plain and compact), and several processes creating and writing one fresh
+file at the same moment.
 
 Every writer prints each checkpoint (and write) only after the saver's call
 returned; whatever was printed must then be readable, exactly. Both savers
@@ -8,6 +9,7 @@ run in the writers (`sync`: SqliteSaver, `async`: AsyncSqliteSaver).
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import queue
@@ -18,15 +20,24 @@ import sys
 import textwrap
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
+from langgraph.checkpoint.base.compact import COMPACT_ROW_TYPE
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 DEADLINE_S = 60  # only reached if something hangs; the tests take seconds
 
+
+def log_of(name, step):
+    """A checkpoint's "log" channel: it extends the one of the step before, so
+    a compact saver stores it as a delta. (Its source runs in the children.)"""
+    return [f"{name} {i}: " + "entry " * 30 for i in range(step + 1)]
+
+
 # One checkpoint and one write per step, on thread `name`, acknowledged on
 # stdout as JSON after the call returned.
-CHILD_COMMON = textwrap.dedent(
+CHILD_COMMON = inspect.getsource(log_of) + textwrap.dedent(
     """
     import asyncio, json, os, sys
     from langgraph.checkpoint.base import empty_checkpoint
@@ -40,23 +51,25 @@ CHILD_COMMON = textwrap.dedent(
         version = saver.get_next_version(version, None)
         value = f"{name}:{step}:{os.urandom(4).hex()}:" + "x" * (500 + 97 * step % 2500)
         checkpoint = empty_checkpoint()
-        checkpoint["channel_values"] = {"v": value}
-        checkpoint["channel_versions"] = {"v": version}
+        checkpoint["channel_values"] = {"v": value, "log": log_of(name, step)}
+        checkpoint["channel_versions"] = {"v": version, "log": version}
         return version, value, checkpoint, {"step": step, "writer": name}
 
-    async def run_async(path, body):
-        async with AsyncSqliteSaver.from_conn_string(path) as saver:
+    async def run_async(path, body, compact=False):
+        async with AsyncSqliteSaver.from_conn_string(path, compact=compact) as saver:
             await body(saver)
     """
 )
 
-# argv: path name mode. Writes until killed, continuing its thread's latest checkpoint.
+# argv: path name mode [compact]. Writes until killed, continuing its thread's
+# latest checkpoint.
 WRITER = CHILD_COMMON + textwrap.dedent(
     """
     path, name, mode = sys.argv[1:4]
+    compact = sys.argv[4:] == ["compact"]
 
     def sync_loop():
-        with SqliteSaver.from_conn_string(path) as saver:
+        with SqliteSaver.from_conn_string(path, compact=compact) as saver:
             latest = saver.get_tuple({"configurable": {"thread_id": name, "checkpoint_ns": ""}})
             config = latest.config if latest else {"configurable": {"thread_id": name, "checkpoint_ns": ""}}
             step = latest.metadata["step"] + 1 if latest else 0
@@ -64,7 +77,7 @@ WRITER = CHILD_COMMON + textwrap.dedent(
             while True:
                 version, value, checkpoint, metadata = step_args(saver, name, step, version)
                 parent = config["configurable"].get("checkpoint_id")
-                config = saver.put(config, checkpoint, metadata, {"v": version})
+                config = saver.put(config, checkpoint, metadata, {"v": version, "log": version})
                 ack(kind="checkpoint", id=config["configurable"]["checkpoint_id"], parent=parent, value=value, step=step)
                 saver.put_writes(config, [("v", f"write-{value}")], f"task-{step}")
                 ack(kind="write", id=config["configurable"]["checkpoint_id"], task=f"task-{step}")
@@ -78,7 +91,7 @@ WRITER = CHILD_COMMON + textwrap.dedent(
         while True:
             version, value, checkpoint, metadata = step_args(saver, name, step, version)
             parent = config["configurable"].get("checkpoint_id")
-            config = await saver.aput(config, checkpoint, metadata, {"v": version})
+            config = await saver.aput(config, checkpoint, metadata, {"v": version, "log": version})
             ack(kind="checkpoint", id=config["configurable"]["checkpoint_id"], parent=parent, value=value, step=step)
             await saver.aput_writes(config, [("v", f"write-{value}")], f"task-{step}")
             ack(kind="write", id=config["configurable"]["checkpoint_id"], task=f"task-{step}")
@@ -87,7 +100,7 @@ WRITER = CHILD_COMMON + textwrap.dedent(
     if mode == "sync":
         sync_loop()
     else:
-        asyncio.run(run_async(path, async_loop))
+        asyncio.run(run_async(path, async_loop, compact))
     """
 )
 
@@ -104,7 +117,7 @@ RACER = CHILD_COMMON + textwrap.dedent(
         for step in range(steps):
             version, value, checkpoint, metadata = step_args(saver, name, step, version)
             parent = config["configurable"].get("checkpoint_id")
-            config = saver.put(config, checkpoint, metadata, {"v": version})
+            config = saver.put(config, checkpoint, metadata, {"v": version, "log": version})
             ack(kind="checkpoint", path=path, id=config["configurable"]["checkpoint_id"], parent=parent, value=value, step=step)
 
     async def awrite(saver, path):
@@ -113,7 +126,7 @@ RACER = CHILD_COMMON + textwrap.dedent(
         for step in range(steps):
             version, value, checkpoint, metadata = step_args(saver, name, step, version)
             parent = config["configurable"].get("checkpoint_id")
-            config = await saver.aput(config, checkpoint, metadata, {"v": version})
+            config = await saver.aput(config, checkpoint, metadata, {"v": version, "log": version})
             ack(kind="checkpoint", path=path, id=config["configurable"]["checkpoint_id"], parent=parent, value=value, step=step)
 
     for r in range(rounds):
@@ -208,7 +221,10 @@ def assert_acknowledged_are_stored(path: str, records: list[dict]) -> None:
             }
             stored = saver.get_tuple(config)
             assert stored is not None, f"acknowledged checkpoint {record['id']} is missing"
-            assert stored.checkpoint["channel_values"] == {"v": record["value"]}
+            assert stored.checkpoint["channel_values"] == {
+                "v": record["value"],
+                "log": log_of(thread, record["step"]),
+            }
             assert stored.metadata["step"] == record["step"]
             assert stored.metadata["writer"] == thread
             parent = stored.parent_config
@@ -230,10 +246,11 @@ def assert_acknowledged_are_stored(path: str, records: list[dict]) -> None:
 
 def test_writers_killed_mid_loop_lose_nothing_acknowledged(tmp_path: Path):
     path = str(tmp_path / "killed.db")
-    modes = {"w0": "sync", "w1": "async", "w2": "sync"}
+    # the compact writers store each "log" as a delta on the one they wrote before
+    modes = {"w0": "sync", "w1": "async", "w2": "sync compact", "w3": "async compact"}
     records: list[dict] = []
     for _ in range(2):  # the second round continues the same threads after the kill
-        writers = [Child(WRITER, path, name, mode) for name, mode in modes.items()]
+        writers = [Child(WRITER, path, name, *mode.split()) for name, mode in modes.items()]
         try:
             deadline = time.monotonic() + DEADLINE_S
             for writer in writers:
@@ -263,6 +280,13 @@ def test_writers_killed_mid_loop_lose_nothing_acknowledged(tmp_path: Path):
                 item.config["configurable"]["checkpoint_id"] for item in history
             }
             assert len(history) - len(acknowledged) <= 2  # at most one unacknowledged per kill
+    with closing(sqlite3.connect(path)) as conn:
+        for name, mode in modes.items():
+            (compact_rows,) = conn.execute(
+                "SELECT count(*) FROM checkpoints WHERE thread_id = ? AND type = ?",
+                (name, COMPACT_ROW_TYPE),
+            ).fetchone()
+            assert (compact_rows > 0) == mode.endswith("compact"), (name, compact_rows)
 
 
 def test_processes_set_up_and_write_one_fresh_file_at_once(tmp_path: Path):
