@@ -120,11 +120,13 @@ def runs_deleted_one_by_one(new_thread, messages) -> Callable[[BaseCheckpointSav
 @pytest.fixture
 def across_a_conversion(new_thread, messages) -> Callable[..., None]:
     """A scenario: a saver whose cache predates a conversion (its chains laid
-    out from a value it stored whole, which the conversion made a delta)
-    writes on, its records listing links whose rows now extend other values.
-    Runs "a" (by an earlier saver), "b" (then `convert()`), "c"; then `remove`
-    ("prune": keep the latest; a run id: delete that run; "": nothing); what
-    is left reads back exactly, by that saver and by a new one (`open_saver()`)."""
+    out from a value it stored whole, which the conversion made a delta deep
+    in its own layout) writes on, its records listing links whose rows now
+    extend other values, its walks longer than any one layout's. Runs "a" (by
+    an earlier saver), "b" (then `convert()`), "c"; then `remove` ("prune":
+    keep the latest; "copy": copy the thread; a run id: delete that run; "":
+    nothing); what is left (and the copy) reads back exactly, by that saver
+    and by a new one (`open_saver()`)."""
 
     def scenario(
         open_saver: Callable[[], AbstractContextManager[BaseCheckpointSaver]],
@@ -132,33 +134,65 @@ def across_a_conversion(new_thread, messages) -> Callable[..., None]:
         remove: str = "",
     ) -> None:
         thread = new_thread()
+        copy = new_thread()
         runs: dict[str, list[str]] = {}
+
+        def run(saver: BaseCheckpointSaver, run_id: str, turns: range) -> None:
+            runs[run_id] = [
+                thread.put(saver, {"messages": messages(n)}, run_id=run_id) for n in turns
+            ]
+
         with open_saver() as first:
-            runs["a"] = [
-                thread.put(first, {"messages": messages(n)}, run_id="a") for n in range(1, 11)
-            ]
+            run(first, "a", range(1, 11))
         with open_saver() as writer:  # stores 11 whole
-            runs["b"] = [
-                thread.put(writer, {"messages": messages(n)}, run_id="b") for n in range(11, 41)
-            ]
+            run(writer, "b", range(11, 147))
             assert convert() > 0
-            runs["c"] = [
-                thread.put(writer, {"messages": messages(n)}, run_id="c") for n in range(41, 46)
-            ]
+            run(writer, "c", range(147, 167))
             everything = [*runs["a"], *runs["b"], *runs["c"]]
+            kept = everything
             if remove == "prune":
                 writer.prune([thread.thread_id], strategy="keep_latest")
                 kept = everything[-1:]
+            elif remove == "copy":
+                writer.copy_thread(thread.thread_id, copy.thread_id)
+                copy.expected = thread.expected
             elif remove:
                 writer.delete_for_runs([remove])
                 kept = [i for i in everything if i not in runs[remove]]
-            else:
-                kept = everything
             thread.check(writer, kept)
         with open_saver() as reader:
             thread.check(reader, kept)
             gone = [i for i in everything if i not in kept]
             assert all(reader.get_tuple(thread.config(i)) is None for i in gone)
+            if remove == "copy":
+                copy.check(reader)
+
+    return scenario
+
+
+@pytest.fixture
+def converted_after_a_restart(new_thread, messages) -> Callable[..., None]:
+    """A scenario: two compact savers in turn (a restart: the second starts
+    with an empty cache) write one thread, then `convert()` re-lays it, oldest
+    first, reading rows of the old layout whose walks run into rows it has
+    already rewritten; every checkpoint reads back exactly, and a second
+    conversion changes nothing."""
+
+    def scenario(
+        open_saver: Callable[[], AbstractContextManager[BaseCheckpointSaver]],
+        convert: Callable[[], int],
+    ) -> None:
+        thread = new_thread()
+        with open_saver() as first:
+            for n in range(1, 14):
+                thread.put(first, {"messages": messages(n)})
+        with open_saver() as second:
+            for n in range(14, 118):
+                thread.put(second, {"messages": messages(n)})
+        assert convert() > 0
+        assert convert() == 0
+        with open_saver() as reader:
+            thread.check(reader)
 
     return scenario
 

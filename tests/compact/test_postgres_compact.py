@@ -286,7 +286,7 @@ def test_delta_channel_history_reads_compact_blobs(saver, new_thread, messages):
     assert history["messages"]["seed"] == messages(3)
 
 
-@pytest.mark.parametrize("remove", ["", "prune", "a", "b"])
+@pytest.mark.parametrize("remove", ["", "prune", "copy", "a", "b"])
 def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(
     postgres_server, across_a_conversion, remove
 ):
@@ -300,6 +300,41 @@ def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(
             return compact_database(conn)
 
     across_a_conversion(lambda: PostgresSaver.from_conn_string(uri, compact=True), convert, remove)
+
+
+def test_a_thread_two_savers_wrote_in_turn_converts(postgres_server, converted_after_a_restart):
+    uri = postgres_server.new_database("restarted")
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()
+
+    def convert() -> int:
+        with psycopg.connect(uri, autocommit=True) as conn:
+            return compact_database(conn)
+
+    converted_after_a_restart(lambda: PostgresSaver.from_conn_string(uri, compact=True), convert)
+
+
+def test_copy_thread_inserts_each_delta_after_the_deltas_its_chain_lists():
+    """Ranks by dependency, not by the chain's length (a conversion beside a
+    running saver re-lays a base with a longer chain than the delta on it);
+    chains naming blobs of no delta are no constraint; a cycle is refused."""
+    chains = [
+        ("", "messages", "v29", ["v28", "v11"]),
+        ("", "messages", "v28", [f"v{n}" for n in range(27, 16, -1)]),
+        *[("", "messages", f"v{n}", [f"v{n - 1}"]) for n in range(17, 28)],
+        ("", "other", "v28", ["v1"]),
+    ]
+    ranks = {
+        (ns, channel, version): rank for ns, channel, version, rank in _plans._insert_ranks(chains)
+    }
+    for ns, channel, version, chain in chains:
+        for link in chain:
+            if (ns, channel, link) in ranks:
+                assert ranks[(ns, channel, link)] < ranks[(ns, channel, version)]
+    assert ranks[("", "messages", "v17")] == ranks[("", "other", "v28")] == 1
+    assert ranks[("", "messages", "v29")] == 13
+    with pytest.raises(BrokenChainError, match="cycle"):
+        _plans._insert_ranks([("", "m", "a", ["b"]), ("", "m", "b", ["a"])])
 
 
 def test_compact_then_expand_a_plain_database(postgres_server, new_thread, messages):

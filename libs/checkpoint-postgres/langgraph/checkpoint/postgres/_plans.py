@@ -37,6 +37,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.base.compact import (
     DELTA_BASE_MISSING_MARK,
     DELTA_TYPE,
+    BrokenChainError,
     DeltaCache,
     DeltaRecord,
     StoredList,
@@ -1298,20 +1299,25 @@ def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan[None]
         "checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata",
         params,
     )
-    # A delta blob is inserted after the blobs of its chain (shorter chains
-    # first: rows inserted earlier by the statement are visible to the guard).
+    # A delta blob is inserted after the blobs its chain lists (the guard
+    # checks them; rows inserted earlier by the statement are visible to it).
     has_deltas = yield Query("SELECT to_regprocedure('lgc_delta_chain_v1(bytea)') IS NOT NULL")
-    order = (
-        f" ORDER BY CASE WHEN type = '{DELTA_TYPE}' THEN cardinality(lgc_delta_chain_v1(blob)) "
-        "ELSE 0 END"
-        if has_deltas[0][0]
-        else ""
-    )
+    chains = []
+    if has_deltas[0][0]:
+        chains = yield Query(
+            "SELECT checkpoint_ns, channel, version, lgc_delta_chain_v1(blob) FROM checkpoint_blobs "
+            f"WHERE thread_id = %s AND type = '{DELTA_TYPE}'",
+            params[1:],
+        )
+    ranks = _insert_ranks(chains)
     yield Execute(
         "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) "
-        "SELECT %s, checkpoint_ns, channel, version, type, blob FROM checkpoint_blobs WHERE thread_id = %s"
-        f"{order} ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING",
-        params,
+        "SELECT %s, b.checkpoint_ns, b.channel, b.version, b.type, b.blob FROM checkpoint_blobs b "
+        "LEFT JOIN unnest(%s::text[], %s::text[], %s::text[], %s::int[]) AS o(ns, channel, version, "
+        "rank) ON o.ns = b.checkpoint_ns AND o.channel = b.channel AND o.version = b.version "
+        "WHERE b.thread_id = %s ORDER BY coalesce(o.rank, 0) "
+        "ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING",
+        (params[0], *([list(column) for column in zip(*ranks)] or [[], [], [], []]), params[1]),
     )
     yield Execute(
         "INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, "
@@ -1320,6 +1326,41 @@ def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan[None]
         "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO NOTHING",
         params,
     )
+
+
+def _insert_ranks(
+    chains: Sequence[tuple[str, str, str, Sequence[str]]],
+) -> list[tuple[str, str, str, int]]:
+    """(ns, channel, version, rank) of delta blobs from their listed chains
+    ((ns, channel, version, chain) rows): inserted by rank, each comes after
+    every delta its chain lists. Not the chain's length: a conversion beside a
+    running saver re-lays a blob with a longer chain than the delta on it."""
+    listed = {(ns, channel, version): chain for ns, channel, version, chain in chains}
+
+    def links(key: tuple[str, str, str]) -> list[tuple[str, str, str]]:
+        return [(key[0], key[1], link) for link in listed[key] if (key[0], key[1], link) in listed]
+
+    ranks: dict[tuple[str, str, str], int] = {}
+    for start in listed:  # depth first, without recursion (chains run up to WALK_LIMIT)
+        if start in ranks:
+            continue
+        stack = [(start, iter(links(start)))]
+        visiting = {start}
+        while stack:
+            key, unvisited = stack[-1]
+            for link in unvisited:
+                if link in ranks:
+                    continue
+                if link in visiting:
+                    raise BrokenChainError(f"delta chains run in a cycle through {key!r}")
+                visiting.add(link)
+                stack.append((link, iter(links(link))))
+                break
+            else:
+                ranks[key] = 1 + max((ranks[link] for link in links(key)), default=0)
+                visiting.discard(key)
+                stack.pop()
+    return [(*key, rank) for key, rank in ranks.items()]
 
 
 def prune_plan(serde: SerializerProtocol, thread_ids: Sequence[str], strategy: str) -> Plan[None]:

@@ -62,6 +62,7 @@ __all__ = [
     "MAX_CHAIN",
     "STEPS_PER_ANCHOR",
     "VALUE_BYTES",
+    "WALK_LIMIT",
     "BrokenChainError",
     "DeltaCache",
     "DeltaRecord",
@@ -97,7 +98,13 @@ COMPACT_ROW_TYPE = "lgc-compact-v1"
 STEPS_PER_ANCHOR = 16
 ANCHORS_PER_FULL = 16
 MAX_CHAIN = STEPS_PER_ANCHOR + ANCHORS_PER_FULL
-"""At most this many older links behind a record."""
+"""At most this many older links behind a record a saver lays out."""
+WALK_LIMIT = 4 * (MAX_CHAIN + 1)
+"""At most this many links a reader follows. Layouts mix: a conversion re-lays
+the rows a running saver's next deltas extend (a walk of up to twice
+MAX_CHAIN + 1 until that saver's next full value), and reads the rows of one
+thread while it rewrites them (old-layout links into rewritten rows, a third
+time); a longer walk is a corrupt (or cyclic) chain."""
 FULL_EVERY = (STEPS_PER_ANCHOR + 1) * (ANCHORS_PER_FULL + 1)
 """A chain of appends stores a full value at least this often."""
 
@@ -338,9 +345,9 @@ def walk(record: DeltaRecord, link_at: LinkAt) -> Iterator[tuple[str, Link | Non
     location of its own chain), so rows a conversion laid out anew since
     `record` was written are followed too (its chain only says what to
     fetch). Ends after a full value or a missing link (None), when a chain
-    ends, or after `MAX_CHAIN + 1` links."""
+    ends, or after `WALK_LIMIT` links."""
     current = record
-    for _ in range(MAX_CHAIN + 1):
+    for _ in range(WALK_LIMIT):
         if not current.chain:
             return
         location = current.chain[0]
@@ -367,8 +374,8 @@ def rebuild_list(
         if isinstance(link, FullValue):
             return [*link.load(), *_load_items(serde, parts[::-1])]
         parts.append(link)
-    if len(parts) > MAX_CHAIN + 1:
-        raise BrokenChainError(f"{describe}: the delta chain runs beyond {MAX_CHAIN} links")
+    if len(parts) > WALK_LIMIT:
+        raise BrokenChainError(f"{describe}: the delta chain runs beyond {WALK_LIMIT} links")
     raise BrokenChainError(f"{describe}: the delta chain ends without a full value")
 
 
