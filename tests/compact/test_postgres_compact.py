@@ -286,32 +286,31 @@ def test_delta_channel_history_reads_compact_blobs(saver, new_thread, messages):
     assert history["messages"]["seed"] == messages(3)
 
 
+@pytest.fixture
+def converting(postgres_server):
+    """A new database set up: how to open a compact saver on it, and how to
+    run `compact_database` on it."""
+    uri = postgres_server.new_database("converting")
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()
+
+    def convert() -> int:
+        with psycopg.connect(uri, autocommit=True) as conn:
+            return compact_database(conn)
+
+    return (lambda: PostgresSaver.from_conn_string(uri, compact=True)), convert
+
+
 @pytest.mark.parametrize("remove", ["", "prune", "copy", "a", "b"])
 def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(
-    postgres_server, across_a_conversion, remove
+    converting, across_a_conversion, remove
 ):
-    """Read back, and after a prune or a run's deletion."""
-    uri = postgres_server.new_database("across")
-    with PostgresSaver.from_conn_string(uri) as saver:
-        saver.setup()
-
-    def convert() -> int:
-        with psycopg.connect(uri, autocommit=True) as conn:
-            return compact_database(conn)
-
-    across_a_conversion(lambda: PostgresSaver.from_conn_string(uri, compact=True), convert, remove)
+    """Read back, and after a prune, a copy or a run's deletion."""
+    across_a_conversion(*converting, remove)
 
 
-def test_a_thread_two_savers_wrote_in_turn_converts(postgres_server, converted_after_a_restart):
-    uri = postgres_server.new_database("restarted")
-    with PostgresSaver.from_conn_string(uri) as saver:
-        saver.setup()
-
-    def convert() -> int:
-        with psycopg.connect(uri, autocommit=True) as conn:
-            return compact_database(conn)
-
-    converted_after_a_restart(lambda: PostgresSaver.from_conn_string(uri, compact=True), convert)
+def test_a_thread_two_savers_wrote_in_turn_converts(converting, converted_after_a_restart):
+    converted_after_a_restart(*converting)
 
 
 def test_copy_thread_inserts_each_delta_after_the_deltas_its_chain_lists():

@@ -507,24 +507,28 @@ def test_compact_then_expand_a_plain_database(db, new_thread, messages):
             thread.check(reader)
 
 
+@pytest.fixture
+def converting(db):
+    """How to open a compact saver on `db`, and how to run `compact_database` on it."""
+
+    def convert() -> int:
+        with closing(sqlite3.connect(db, check_same_thread=False)) as conn:
+            return compact_database(conn)
+
+    return (lambda: SqliteSaver.from_conn_string(db, compact=True)), convert
+
+
 @pytest.mark.parametrize("remove", ["", "prune", "copy", "a", "b"])
-def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(db, across_a_conversion, remove):
-    """Read back, and after a prune or a run's deletion (whose rewrites walk
-    each value's own links, not only those its record lists)."""
-
-    def convert() -> int:
-        with closing(sqlite3.connect(db, check_same_thread=False)) as conn:
-            return compact_database(conn)
-
-    across_a_conversion(lambda: SqliteSaver.from_conn_string(db, compact=True), convert, remove)
+def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(
+    converting, across_a_conversion, remove
+):
+    """Read back, and after a prune, a copy or a run's deletion (whose
+    rewrites walk each value's own links, not only those its record lists)."""
+    across_a_conversion(*converting, remove)
 
 
-def test_a_thread_two_savers_wrote_in_turn_converts(db, converted_after_a_restart):
-    def convert() -> int:
-        with closing(sqlite3.connect(db, check_same_thread=False)) as conn:
-            return compact_database(conn)
-
-    converted_after_a_restart(lambda: SqliteSaver.from_conn_string(db, compact=True), convert)
+def test_a_thread_two_savers_wrote_in_turn_converts(converting, converted_after_a_restart):
+    converted_after_a_restart(*converting)
 
 
 def test_a_compact_saver_continues_a_compacted_database(db, new_thread, messages):
