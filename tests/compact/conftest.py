@@ -198,6 +198,52 @@ def converted_after_a_restart(new_thread, messages) -> Callable[..., None]:
 
 
 @pytest.fixture
+def put_again(messages) -> Callable[..., dict[str, Any]]:
+    """A scenario: checkpoints put again, as a retried put whose first run
+    committed does (the same checkpoint, same values), and by another saver
+    with other values; then more puts on top. Returns each checkpoint's
+    values as a new saver reads them, in put order, to compare with plain mode's reading
+    of the same calls (`open_saver(compact)` opens a saver on one database,
+    or, where there is none, returns the same one)."""
+
+    def scenario(
+        open_saver: Callable[[bool], AbstractContextManager[BaseCheckpointSaver]],
+        compact: bool,
+    ) -> dict[str, Any]:
+        thread = Thread(f"again-{compact}")
+        puts: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (parent config, checkpoint)
+
+        def put(saver: BaseCheckpointSaver, parent: dict[str, Any], checkpoint: Any) -> Any:
+            versions = dict(checkpoint["channel_versions"])
+            return saver.put(parent, copy.deepcopy(checkpoint), {"step": len(puts)}, versions)
+
+        with open_saver(compact) as writer:
+            for n in range(1, 8):
+                parent = thread.last or thread.config()
+                thread.put(writer, {"messages": messages(n)})
+                puts.append((parent, copy.deepcopy(thread.checkpoint)))
+            put(writer, *puts[6])  # the latest again
+            thread.put(writer, {"messages": messages(8)})
+            with open_saver(compact) as other:  # another process: one in the middle, changed
+                parent, changed = copy.deepcopy(puts[3])
+                changed["channel_values"]["messages"][0]["content"] = "changed"
+                put(other, parent, changed)
+            thread.put(writer, {"messages": messages(9)})
+        with open_saver(compact) as reader:
+            read = [
+                reader.get_tuple(thread.config(checkpoint_id)).checkpoint["channel_values"]
+                for checkpoint_id in thread.expected
+            ]
+        # What no put again touched reads as put, in either mode.
+        assert [v for i, v in enumerate(read) if i != 3] == [
+            v for i, v in enumerate(thread.expected.values()) if i != 3
+        ]
+        return read
+
+    return scenario
+
+
+@pytest.fixture
 def latest_read() -> Callable[..., tuple[list[str], dict[str, Any]]]:
     return read_latest
 

@@ -4,6 +4,8 @@ whole through every operation (the same hazards as the SQL savers')."""
 from __future__ import annotations
 
 import dataclasses
+from contextlib import nullcontext
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
@@ -152,6 +154,15 @@ def test_copy_thread_copies_whole_chains(saver, new_thread, messages):
 
 
 # -- the cache every compact saver keeps -----------------------------------------------
+
+
+def test_a_put_again_reads_as_in_plain_mode(put_again):
+    savers: dict[bool, InMemorySaver] = {}
+
+    def open_saver(compact: bool) -> Any:
+        return nullcontext(savers.setdefault(compact, InMemorySaver(compact=compact)))
+
+    assert put_again(open_saver, True) == put_again(open_saver, False)
 
 
 def test_held_values_stay_within_their_budget_and_deltas_go_on():

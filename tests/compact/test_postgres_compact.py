@@ -4,6 +4,8 @@ chains whole, any saver reads a compact database."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
@@ -311,6 +313,19 @@ def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(
 
 def test_a_thread_two_savers_wrote_in_turn_converts(converting, converted_after_a_restart):
     converted_after_a_restart(*converting)
+
+
+def test_a_put_again_reads_as_in_plain_mode(postgres_server, put_again):
+    """A stored blob is never replaced (the reference's rule too), so deltas
+    on it read on as put."""
+    uri = postgres_server.new_database("again")
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()
+
+    def open_saver(compact: bool) -> Any:
+        return PostgresSaver.from_conn_string(uri, compact=compact)
+
+    assert put_again(open_saver, True) == put_again(open_saver, False)
 
 
 def test_copy_thread_inserts_each_delta_after_the_deltas_its_chain_lists():

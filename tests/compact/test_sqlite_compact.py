@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import ormsgpack
 import pytest
@@ -529,6 +530,16 @@ def test_a_saver_writing_on_across_a_conversion_reads_back_exactly(
 
 def test_a_thread_two_savers_wrote_in_turn_converts(converting, converted_after_a_restart):
     converted_after_a_restart(*converting)
+
+
+def test_a_put_again_reads_as_in_plain_mode(db, put_again):
+    """A row put again is replaced, as plain mode replaces it, and the values
+    stored as deltas on it are rewritten whole first (they read on as put)."""
+
+    def open_saver(compact: bool) -> Any:
+        return SqliteSaver.from_conn_string(db, compact=compact)
+
+    assert put_again(open_saver, True) == put_again(open_saver, False)
 
 
 def test_a_compact_saver_continues_a_compacted_database(db, new_thread, messages):

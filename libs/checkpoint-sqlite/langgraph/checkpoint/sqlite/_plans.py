@@ -467,20 +467,27 @@ _INSERT_CHECKPOINT = (
 )
 
 
-def put_plan(prepared: PreparedPut) -> Plan:
+def put_plan(serde: SerializerProtocol, prepared: PreparedPut) -> Plan:
     row = prepared.row
-    if prepared.links:
-        # Another process may have deleted or pruned the rows the deltas extend
-        # since this saver stored them; inside the write lock nothing else can.
-        thread_id, ns = row[0], row[1]
-        found = yield Query(
-            "SELECT count(*) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
-            "AND checkpoint_id IN (SELECT value FROM json_each(?))",
-            (thread_id, ns, json_list(prepared.links)),
-        )
-        if found[0][0] < len(prepared.links):
-            # Rare: serializing here holds the lock, as no other put ever does.
-            row = prepared.whole_row()
+    thread_id, ns, checkpoint_id = row[0], row[1], row[2]
+    # Inside the write lock nothing else changes: whether the checkpoint is
+    # stored already (put again), and whether the rows its deltas extend are
+    # still there (another process may have deleted or pruned them since this
+    # saver stored them).
+    found = yield Query(
+        "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
+        "AND checkpoint_id IN (SELECT value FROM json_each(?))",
+        (thread_id, ns, json_list([checkpoint_id, *prepared.links])),
+    )
+    present = {found_id for (found_id,) in found}
+    if checkpoint_id in present:
+        # Put again: values stored as deltas on the row it replaces are
+        # rewritten whole first, and it is stored whole (a delta of it would
+        # extend the very row it replaces).
+        yield from _store_whole_past(serde, thread_id, ns, gone={checkpoint_id})
+    if prepared.links and (checkpoint_id in present or not present.issuperset(prepared.links)):
+        # Rare: serializing here holds the lock, as no other put ever does.
+        row = prepared.whole_row()
     yield Execute(_INSERT_CHECKPOINT, row)
     return prepared.config
 

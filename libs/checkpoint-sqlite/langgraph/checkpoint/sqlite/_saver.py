@@ -126,7 +126,7 @@ class SaverCore(
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         prepared = plans.prepare_put(self.serde, config, checkpoint, metadata, self.delta_cache)
-        returned = self.runner.run(plans.put_plan(prepared), write=True)
+        returned = self.runner.run(plans.put_plan(self.serde, prepared), write=True)
         prepared.remember()
         return returned
 

@@ -136,7 +136,7 @@ class AsyncSaverCore(
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         prepared = plans.prepare_put(self.serde, config, checkpoint, metadata, self.delta_cache)
-        returned = await self.runner.run(plans.put_plan(prepared), write=True)
+        returned = await self.runner.run(plans.put_plan(self.serde, prepared), write=True)
         prepared.remember()
         return returned
 

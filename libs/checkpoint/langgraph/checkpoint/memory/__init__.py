@@ -45,12 +45,14 @@ from langgraph.checkpoint.base.compact import (
     DeltaCache,
     EncodedList,
     StoredList,
+    blob_links,
     channel_place,
     decode_record,
     encode_list,
     encode_record,
     list_channels,
     rebuild_blob,
+    walk,
 )
 from langgraph.checkpoint.base.deletion import (
     deletion_watermark,
@@ -383,8 +385,18 @@ class InMemorySaver(
             for channel, (version, encoded) in deltas.items():
                 key = (thread_id, ns, channel, version)
                 entry = encoded.stored_at(version)
-                if encoded.record is not None and all(
-                    self._has_value(thread_id, ns, channel, v) for v in encoded.record.chain
+                again = key in self.blobs  # a put again (of this checkpoint, as a retry does)
+                if again:
+                    # Values stored as deltas on the one it replaces are
+                    # stored whole first; it is stored whole (a delta of it
+                    # would extend itself).
+                    self._store_whole_extending(key)
+                if (
+                    encoded.record is not None
+                    and not again
+                    and all(
+                        self._has_value(thread_id, ns, channel, v) for v in encoded.record.chain
+                    )
                 ):
                     new_blobs[key] = (DELTA_TYPE, encode_record(encoded.record))
                 else:  # not a delta, or its chain was pruned or deleted meanwhile
@@ -538,6 +550,20 @@ class InMemorySaver(
             }
             parent_id = next_parent
         return keep
+
+    def _store_whole_extending(self, replaced: tuple[str, str, str, str]) -> None:
+        """Store whole every delta blob whose value is built on the blob at
+        `replaced` (thread, ns, channel, version), which a put replaces."""
+        thread_id, ns, channel, version = replaced
+        link_at = blob_links(self.serde, lambda v: self.blobs.get((thread_id, ns, channel, v)))
+        rebuilt = {
+            key: self._load_blob(thread_id, ns, channel, blob)
+            for key, blob in self.blobs.items()
+            if key[:3] == replaced[:3]
+            and blob[0] == DELTA_TYPE
+            and version in (at for at, _ in walk(decode_record(blob[1]), link_at))
+        }
+        self.blobs.update({key: self.serde.dumps_typed(value) for key, value in rebuilt.items()})
 
     def _has_value(self, thread_id: str, ns: str, channel: str, version: Any) -> bool:
         return self.blobs.get((thread_id, ns, channel, version), _EMPTY)[0] != "empty"
