@@ -244,6 +244,39 @@ def put_again(messages) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def reads_racing_deletions(new_thread, messages) -> Callable[..., None]:
+    """A scenario: a reader's get_tuple and list, each with another saver's
+    prune or deletion run between the reader's first and next statements
+    (`after_first_statement(reader, action)` arranges it), which rewrites
+    the rows the reader just read whole and deletes what they were built
+    on. The reader reads again, and gets what is left, exactly."""
+
+    def scenario(
+        writer: BaseCheckpointSaver,
+        reader: BaseCheckpointSaver,
+        other: BaseCheckpointSaver,
+        after_first_statement: Callable[..., AbstractContextManager[None]],
+    ) -> None:
+        thread = new_thread()
+        for n in range(1, 30):
+            thread.put(writer, {"messages": messages(n)}, run_id="a")
+        latest = list(thread.expected)[-1]
+        prune = lambda: other.prune([thread.thread_id], strategy="keep_latest")  # noqa: E731
+        with after_first_statement(reader, prune):
+            found = reader.get_tuple(thread.config())
+        assert found.checkpoint["channel_values"] == thread.expected[latest]
+        later = [thread.put(writer, {"messages": messages(n)}, run_id="b") for n in range(30, 40)]
+        delete = lambda: other.delete_for_runs(["b"])  # noqa: E731
+        with after_first_statement(reader, delete):
+            listed = list(reader.list(thread.config()))
+        assert [t.config["configurable"]["checkpoint_id"] for t in listed] == [latest]
+        assert listed[0].checkpoint["channel_values"] == thread.expected[latest]
+        assert all(reader.get_tuple(thread.config(i)) is None for i in later)
+
+    return scenario
+
+
+@pytest.fixture
 def latest_read() -> Callable[..., tuple[list[str], dict[str, Any]]]:
     return read_latest
 

@@ -4,6 +4,8 @@ chains whole, any saver reads a compact database."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -326,6 +328,31 @@ def test_a_put_again_reads_as_in_plain_mode(postgres_server, put_again):
         return PostgresSaver.from_conn_string(uri, compact=compact)
 
     assert put_again(open_saver, True) == put_again(open_saver, False)
+
+
+def test_reads_racing_another_savers_deletions_read_what_is_left(
+    uri, saver, reads_racing_deletions, monkeypatch
+):
+    @contextmanager
+    def after_first_statement(reader: PostgresSaver, action: Callable[[], None]) -> Iterator[None]:
+        execute, pending = reader._runner._execute, [action]
+
+        def first_then_action(conn: Any, writer: Any, step: Any) -> Any:
+            result = execute(conn, writer, step)
+            if pending:
+                pending.pop()()  # on another connection, which commits
+            return result
+
+        with monkeypatch.context() as patch:
+            patch.setattr(reader._runner, "_execute", first_then_action)
+            yield
+        assert not pending, "the action never ran"
+
+    with (
+        PostgresSaver.from_conn_string(uri, compact=True) as reader,
+        PostgresSaver.from_conn_string(uri, compact=True) as other,
+    ):
+        reads_racing_deletions(saver, reader, other, after_first_statement)
 
 
 def test_copy_thread_inserts_each_delta_after_the_deltas_its_chain_lists():

@@ -111,8 +111,8 @@ class ReadOnlySqliteSaver(BaseCheckpointSaver[str]):
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         pages = plans.ListPages(self.serde, config, filter, before, limit)
-        while (plan := pages.next_plan()) is not None:
-            yield from _run_plan(self.conn, plan)
+        while not pages.done:
+            yield from _run_plan(self.conn, pages.next_plan())
 
 
 class SqliteBackend:

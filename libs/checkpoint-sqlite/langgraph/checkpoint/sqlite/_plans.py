@@ -730,7 +730,7 @@ class ListPages:
     """One `list` call, read a few checkpoints at a time.
 
     Each `next_plan()` is a short plan returning the next checkpoints (maybe
-    none), or None once the listing is done; the driver runs one plan per
+    none), until the listing is `done`; the driver runs one plan per
     lock hold and yields its items before asking for the next. Keys are read
     in keyset pages (`WHERE (order columns) < last seen`) from the primary
     key's index, a filter is checked on the metadata of a page's keys, and
@@ -777,34 +777,40 @@ class ListPages:
         self.chunk = self.FIRST_CHUNK if limit is None else max(1, min(limit, self.MAX_CHUNK))
         self.keys_exhausted = False
 
-    def next_plan(self) -> Plan | None:
+    @property
+    def done(self) -> bool:
         if self.remaining is not None and self.remaining <= 0:
-            return None
-        if not self.pending and self.keys_exhausted:
-            return None
-        return self._next()
+            return True
+        return not self.pending and self.keys_exhausted
 
-    def _next(self) -> Plan:
+    def next_plan(self) -> Plan:
+        """The plan reading the next checkpoints (while not `done`). One that
+        failed leaves the state as it found it but for the keys it read: the
+        next reads the same checkpoints."""
         if not self.pending:
             yield from self._read_keys()
         size = self.chunk if self.remaining is None else min(self.chunk, self.remaining)
-        self.chunk = min(self.chunk * 2, self.MAX_CHUNK)
         chunk = [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
         if not chunk:
             return []
-        rows = yield Query(
-            f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE {_KEY_IN_JSON}",
-            [json_list(chunk)],
-        )
-        by_key = {(row[0], row[1], row[2]): row for row in rows}
-        # Checked again: a row may have been replaced since its key was read.
-        found = [
-            by_key[key]
-            for key in chunk
-            if key in by_key
-            and (not self.filter or filter_matches(load_metadata(by_key[key][6]), self.filter))
-        ]
-        items = yield from _tuples_with_writes(self.serde, found, self.cache)
+        try:
+            rows = yield Query(
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE {_KEY_IN_JSON}",
+                [json_list(chunk)],
+            )
+            by_key = {(row[0], row[1], row[2]): row for row in rows}
+            # Checked again: a row may have been replaced since its key was read.
+            found = [
+                by_key[key]
+                for key in chunk
+                if key in by_key
+                and (not self.filter or filter_matches(load_metadata(by_key[key][6]), self.filter))
+            ]
+            items = yield from _tuples_with_writes(self.serde, found, self.cache)
+        except BaseException:
+            self.pending.extendleft(reversed(chunk))
+            raise
+        self.chunk = min(self.chunk * 2, self.MAX_CHUNK)
         if self.remaining is not None:
             self.remaining -= len(items)
         return items

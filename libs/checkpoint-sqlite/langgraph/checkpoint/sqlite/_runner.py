@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from langgraph.checkpoint.base.compact import BrokenChainError
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
 from langgraph.checkpoint.sqlite._connection import (
     WAL,
@@ -104,6 +105,16 @@ class Runner:
                 if not self.is_setup:
                     self._setup_locked()
                 return self._drive(plan, write)
+
+    def read(self, make_plan: Callable[[], Plan[T]]) -> T:
+        """Run the read plan `make_plan` makes, and a new one if that met a
+        delta whose links another connection's prune or deletion rewrote
+        between its statements (a read is no transaction: it takes no
+        snapshot); a chain broken for good raises again."""
+        try:
+            return self.run(make_plan())
+        except BrokenChainError:
+            return self.run(make_plan())
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:

@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite  # async-only
+from langgraph.checkpoint.base.compact import BrokenChainError
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
 from langgraph.checkpoint.sqlite._connection import (
     WAL,
@@ -108,6 +109,16 @@ class AsyncRunner:
                 if not self.is_setup:
                     await self._setup_locked()
                 return await self._drive(plan, write)
+
+    async def read(self, make_plan: Callable[[], Plan[T]]) -> T:
+        """Run the read plan `make_plan` makes, and a new one if that met a
+        delta whose links another connection's prune or deletion rewrote
+        between its statements (a read is no transaction: it takes no
+        snapshot); a chain broken for good raises again."""
+        try:
+            return await self.run(make_plan())
+        except BrokenChainError:
+            return await self.run(make_plan())
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -94,7 +94,7 @@ class SaverCore(
         return next_string_version(current)
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        found = self.runner.run(plans.get_tuple_plan(self.serde, config, self.delta_cache))
+        found = self.runner.read(lambda: plans.get_tuple_plan(self.serde, config, self.delta_cache))
         if found is not None:
             self._record_read(config)
         return found
@@ -111,8 +111,8 @@ class SaverCore(
         pages, so the loop body may call the saver."""
         pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
         unrecorded = config is not None
-        while (plan := pages.next_plan()) is not None:
-            items = self.runner.run(plan)
+        while not pages.done:
+            items = self.runner.read(pages.next_plan)
             if items and unrecorded:
                 unrecorded = False
                 self._record_read(config)
@@ -174,7 +174,7 @@ class SaverCore(
     def get_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
-        return self.runner.run(plans.delta_history_plan(self.serde, config, channels))
+        return self.runner.read(lambda: plans.delta_history_plan(self.serde, config, channels))
 
     # -- retention (base.retention) ---------------------------------------------
 

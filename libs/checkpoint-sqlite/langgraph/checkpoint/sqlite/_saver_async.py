@@ -103,7 +103,9 @@ class AsyncSaverCore(
         return next_string_version(current)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        found = await self.runner.run(plans.get_tuple_plan(self.serde, config, self.delta_cache))
+        found = await self.runner.read(
+            lambda: plans.get_tuple_plan(self.serde, config, self.delta_cache)
+        )
         if found is not None:
             await self._record_read(config)
         return found
@@ -120,8 +122,8 @@ class AsyncSaverCore(
         pages, so the loop body may call the saver."""
         pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
         unrecorded = config is not None
-        while (plan := pages.next_plan()) is not None:
-            items = await self.runner.run(plan)
+        while not pages.done:
+            items = await self.runner.read(pages.next_plan)
             if items and unrecorded:
                 unrecorded = False
                 await self._record_read(config)
@@ -184,7 +186,9 @@ class AsyncSaverCore(
     async def aget_delta_channel_history(
         self, *, config: RunnableConfig, channels: Sequence[str]
     ) -> Mapping[str, DeltaChannelHistory]:
-        return await self.runner.run(plans.delta_history_plan(self.serde, config, channels))
+        return await self.runner.read(
+            lambda: plans.delta_history_plan(self.serde, config, channels)
+        )
 
     # -- retention (base.retention) ---------------------------------------------
 

@@ -96,8 +96,8 @@ class AsyncSqliteSaver(SyncRetentionViaLoop, AsyncSaverCore):
         """`alist` for other threads, a page at a time too."""
         pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
         unrecorded = config is not None
-        while (plan := pages.next_plan()) is not None:
-            items = self._from_thread(self.runner.run(plan))
+        while not pages.done:
+            items = self._from_thread(self.runner.read(pages.next_plan))
             if items and unrecorded:
                 unrecorded = False
                 self._from_thread(self._record_read(config))
