@@ -252,6 +252,9 @@ def test_idle_backend_terminated_between_calls(kind, postgres_server, victim):
             assert terminate_idle(postgres_server.admin_uri, app_name) >= 1
             history = list(saver.list({"configurable": {"thread_id": thread_id}}))
             assert [h.metadata["step"] for h in history] == list(range(step, -1, -1))
+            assert terminate_idle(postgres_server.admin_uri, app_name) >= 1
+            page = list(saver.list({"configurable": {"thread_id": thread_id}}, limit=2))
+            assert [h.metadata["step"] for h in page] == [step, step - 1]  # a streamed page
         assert ledger.failures == []
         ledger.assert_all_readable(saver, plain_uri)
         assert_deltas_stored(kind, plain_uri, thread_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.checkpoint.base import (
@@ -747,6 +748,38 @@ def _rebuild(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A blob decoded as its row arrived (`_preload`)."""
+
+    value: Any
+
+
+def _preload(serde: SerializerProtocol, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A list page's row with its blob decoded, while the next rows arrive
+    (`Query.each`): as read if it holds no blob to decode here (a delta is
+    rebuilt once its links are read) or decoding failed (the plan's own
+    decoding of it then raises)."""
+    part, blob = row[0], row[11]
+    if part == PART_BLOB:
+        type_ = row[6]
+        blob = blob or b""
+    elif part in (PART_WRITE, PART_SEND):
+        type_ = row[7]
+    else:
+        return row
+    if type_ in (DELTA_TYPE, "empty"):
+        return row
+    try:
+        return (*row[:11], _Loaded(serde.loads_typed((type_, blob))))
+    except Exception:
+        return row
+
+
+def _load(serde: SerializerProtocol, type_: str, blob: bytes | _Loaded) -> Any:
+    return blob.value if isinstance(blob, _Loaded) else serde.loads_typed((type_, blob))
+
+
 def _decode_blobs(
     serde: SerializerProtocol, blobs: Iterable[BlobRow], rebuild: Callable[[str, bytes], list[Any]]
 ) -> dict[str, Any]:
@@ -756,7 +789,7 @@ def _decode_blobs(
         if type_ == DELTA_TYPE:
             values[channel] = rebuild(channel, blob)
         elif type_ != "empty":
-            values[channel] = serde.loads_typed((type_, blob or b""))
+            values[channel] = _load(serde, type_, blob or b"")
     return values
 
 
@@ -765,7 +798,7 @@ def _decode_writes(
 ) -> list[tuple[str, str, Any]]:
     ordered = sorted(writes, key=lambda w: writes_sort_key(w[4], w[0], w[5]))
     return [
-        (task_id, channel, serde.loads_typed((type_, blob)))
+        (task_id, channel, _load(serde, type_, blob))
         for task_id, channel, type_, blob, _, _ in ordered
     ]
 
@@ -843,7 +876,7 @@ def _to_tuple(
     }
     if parts.sends and needs_parent_sends(checkpoint, parent_id):
         sends = sorted(parts.sends, key=lambda w: w[5])  # by task path, task id, idx
-        decoded = [serde.loads_typed((type_, blob)) for _, _, type_, blob, _, _ in sends]
+        decoded = [_load(serde, type_, blob) for _, _, type_, blob, _, _ in sends]
         migrate_pending_sends(checkpoint, decoded, next_string_version(None))
     return CheckpointTuple(
         config={
@@ -906,20 +939,23 @@ class ListPages:
     `next_plan()` (a plan returning the next page's items) and yields them
     before asking for the next page.
 
-    Pages start at 1 row (at the limit, if one is given) and double, so the
-    first item of a long thread costs one checkpoint's transfer and decode
-    (one query returning them all cost 2.8x the reference's first item) and a
-    whole listing few round trips.
+    Pages start at 1 row (at the limit, if one is given), so the first item
+    of a long thread costs one checkpoint's transfer and decode (one query
+    returning them all cost 2.8x the reference's first item), and grow, so
+    a whole listing takes few round trips.
     Within one thread and namespace a page walks the primary key's index
-    (`select_thread_page`) and pages stop growing at 64 rows (bounded
-    memory); elsewhere each page sorts what is left, so they keep doubling (a
-    logarithmic number of sorts, as many rows in memory at most as the one
-    query held).
+    (`select_thread_page`) and pages grow 8 times over up to 64 rows (bounded
+    memory): their blobs are decoded as their rows arrive (`_preload`), so
+    the larger the page the more of the decoding overlaps the transfer (1,
+    8, 64 listed the agent workload's threads 1.2x faster than doubling,
+    which also streamed). Elsewhere each page sorts what is left, so they keep
+    doubling (a logarithmic number of sorts, as many rows in memory at most
+    as the one query held).
     Rows come newest first; ties between threads (copied checkpoints share
     ids) are ordered by thread and namespace, so pages never skip or repeat.
     """
 
-    FIRST_PAGE, MAX_PAGE = 1, 64
+    FIRST_PAGE, MAX_PAGE, GROWTH = 1, 64, 8
 
     def __init__(
         self,
@@ -985,7 +1021,7 @@ class ListPages:
             before = self.last[0] if self.last is not None else self.before_id
             statement = select_thread_page(bounded=bool(before))
             walk = {"thread_id": self.walk[0], "ns": self.walk[1], "before": before, "size": size}
-            rows = yield Query(statement, walk)
+            rows = yield Query(statement, walk, each=self._preload(size))
             return (yield from self._took(rows, size))
         clauses, params = list(self.clauses), list(self.params)
         if self.last is not None and self.one_namespace:
@@ -995,13 +1031,26 @@ class ListPages:
             clauses.append("(c.checkpoint_id, c.thread_id, c.checkpoint_ns) < (%s, %s, %s)")
             params += self.last
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        rows = yield Query(select_tuples(where, self.order, " LIMIT %s"), [*params, size])
+        rows = yield Query(
+            select_tuples(where, self.order, " LIMIT %s"), [*params, size], self._preload(size)
+        )
         return (yield from self._took(rows, size))
+
+    def _preload(self, size: int) -> Callable[[Any], Any] | None:
+        """Blobs decoded as the page's rows arrive (`Query.each`), overlapping
+        their transfer: the agent workload's 10 threads of 60 checkpoints
+        listed in 0.43 s against 0.63 s decoded after each page (medians of
+        14, one process, alternating; with pages doubling, 0.53 against
+        0.65). Not for a page of one checkpoint, which a prepared statement
+        (a stream's is not) reads faster."""
+        return functools.partial(_preload, self.serde) if size > 1 else None
 
     def _took(self, rows: Sequence[Sequence[Any]], size: int) -> Plan[list[CheckpointTuple]]:
         """The page's tuples, the state moved past them."""
         found = yield from assemble_tuples(self.serde, rows, False, self.cache)
-        self.page = min(self.page * 2, self.MAX_PAGE) if self.one_namespace else self.page * 2
+        self.page = (
+            min(self.page * self.GROWTH, self.MAX_PAGE) if self.one_namespace else self.page * 2
+        )
         self.done = len(found) < size
         if found:
             last = found[-1].config["configurable"]

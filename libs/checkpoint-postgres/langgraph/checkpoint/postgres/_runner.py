@@ -211,6 +211,9 @@ class Runner:
             # A cursor of its own: in pipeline mode results arrive later, and
             # a cursor shared with earlier statements could hand back theirs.
             with conn.cursor(binary=self.binary, row_factory=tuple_row) as cur:
+                if step.each is not None and not in_pipeline(conn):
+                    # Each row's work while the next ones arrive (`Query.each`).
+                    return [step.each(row) for row in cur.stream(step.sql, step.params)]
                 cur.execute(step.sql, step.params, prepare=prepare_flag(step))
                 return cur.fetchall()
         if isinstance(step, ExecuteMany):

@@ -27,10 +27,17 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """Run a statement and send back all its rows."""
+    """Run a statement and send back all its rows.
+
+    `each`, if given, is work on each row that a driver streaming the rows
+    does as each arrives, overlapping the transfer of the next ones, and
+    sends back the rows it returned (the Postgres savers' list pages decode
+    their blobs so). A driver that fetches all rows at once ignores it: the
+    plan must read either kind of row alike."""
 
     sql: str
     params: Sequence[Any] | dict[str, Any] = ()
+    each: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
