@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
@@ -244,18 +244,31 @@ def put_again(messages) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
-def reads_racing_deletions(new_thread, messages) -> Callable[..., None]:
+def reads_racing_deletions(new_thread, messages, monkeypatch) -> Callable[..., None]:
     """A scenario: a reader's get_tuple and list, each with another saver's
-    prune or deletion run between the reader's first and next statements
-    (`after_first_statement(reader, action)` arranges it), which rewrites
-    the rows the reader just read whole and deletes what they were built
-    on. The reader reads again, and gets what is left, exactly."""
+    prune or deletion run between the reader's first and next statements,
+    which rewrites the rows the reader just read whole and deletes what they
+    were built on. The reader reads again, and gets what is left, exactly."""
+
+    @contextmanager
+    def after_first_statement(reader: Any, action: Callable[[], None]) -> Iterator[None]:
+        """`action` right after the first statement the reader's runner runs."""
+        runner = getattr(reader, "runner", None) or reader._runner  # SQLite's, Postgres's
+        execute, pending = runner._execute, [action]
+
+        def first_then_action(*args: Any) -> Any:
+            result = execute(*args)
+            if pending:
+                pending.pop()()  # on another connection, which commits
+            return result
+
+        with monkeypatch.context() as patch:
+            patch.setattr(runner, "_execute", first_then_action)
+            yield
+        assert not pending, "the action never ran"
 
     def scenario(
-        writer: BaseCheckpointSaver,
-        reader: BaseCheckpointSaver,
-        other: BaseCheckpointSaver,
-        after_first_statement: Callable[..., AbstractContextManager[None]],
+        writer: BaseCheckpointSaver, reader: BaseCheckpointSaver, other: BaseCheckpointSaver
     ) -> None:
         thread = new_thread()
         for n in range(1, 30):
