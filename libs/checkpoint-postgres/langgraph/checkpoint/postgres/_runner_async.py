@@ -25,6 +25,7 @@ from functools import partial
 from typing import Any, NoReturn, TypeVar
 
 import psycopg
+from langgraph.checkpoint.base.compact import BrokenChainError
 from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
 from langgraph.checkpoint.postgres._conn import (
     PIPELINE_SUPPORTED,
@@ -162,9 +163,12 @@ class AsyncRunner:
         settle_prepared: bool = False,
     ) -> T:
         """Run the plan `make_plan` builds, with one more run from scratch on a
-        new connection where `Attempt` allows it. Without `transaction`, an
-        autocommit connection runs the steps as they come. `settle_prepared`
-        is for plans that run DDL (see `SETTLE_PREPARED`)."""
+        new connection where `Attempt` allows it, or for a read that met a
+        delta whose links another connection's prune or deletion rewrote
+        between its statements (a read takes no snapshot; a chain broken for
+        good raises again). Without `transaction`, an autocommit connection
+        runs the steps as they come. `settle_prepared` is for plans that run
+        DDL (see `SETTLE_PREPARED`)."""
         for runs_left in (1, 0):
             async with self.borrow() as conn:
                 attempt = Attempt(conn, transaction)
@@ -174,6 +178,10 @@ class AsyncRunner:
                         async with conn.cursor() as cur:
                             await cur.execute(SETTLE_PREPARED, prepare=False)
                     return result
+                except BrokenChainError:
+                    if not (runs_left and effect is Effect.READ):
+                        raise
+                    continue
                 except psycopg.Error as exc:
                     ended = session_ended(conn, exc)
                     if (

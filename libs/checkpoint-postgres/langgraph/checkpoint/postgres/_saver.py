@@ -22,7 +22,7 @@ from langgraph.checkpoint.base import (
     SerializerProtocol,
     config_location,
 )
-from langgraph.checkpoint.base.compact import BrokenChainError, DeltaCache, is_missing_base
+from langgraph.checkpoint.base.compact import DeltaCache, is_missing_base
 from langgraph.checkpoint.base.plan import Execute, Plan
 from langgraph.checkpoint.base.retention import (
     CheckpointTTLConfig,
@@ -115,15 +115,7 @@ class SaverMethods(SqlRetentionMethods, RunnerOwner, BasePostgresSaver):
         return plans.put_plan(statement, returned)
 
     def _run(self, make_plan: PlanFactory[T], effect: Effect, *, transaction: bool = True) -> T:
-        """Run a fresh plan from `make_plan` (again, if the first run is cut off,
-        or if a read met a delta whose links another connection's prune or
-        deletion rewrote between its statements: a read takes no snapshot; a
-        chain broken for good raises again)."""
-        try:
-            return self._runner.run(make_plan, effect, transaction=transaction)
-        except BrokenChainError:
-            if effect is not Effect.READ:
-                raise
+        """Run a fresh plan from `make_plan` (again where `Runner.run` may)."""
         return self._runner.run(make_plan, effect, transaction=transaction)
 
     def setup(self) -> None:
