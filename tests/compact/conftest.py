@@ -244,6 +244,44 @@ def put_again(messages) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def copied_over(messages) -> Callable[..., list[dict[str, Any]]]:
+    """A scenario: a thread copied onto one that already holds checkpoints of
+    the same ids and channel versions with other values, and later
+    checkpoints stored as deltas on them. Returns what each of the target's
+    checkpoints reads as afterwards, to compare with plain mode's reading of
+    the same calls (`open_saver` as in `put_again`)."""
+
+    def scenario(
+        open_saver: Callable[[bool], AbstractContextManager[BaseCheckpointSaver]],
+        compact: bool,
+    ) -> list[dict[str, Any]]:
+        target, source = Thread(f"target-{compact}"), f"source-{compact}"
+        with open_saver(compact) as writer:
+            shared = []  # the target's first checkpoints, changed, put into the source
+            for n in range(1, 7):
+                target.put(writer, {"messages": messages(n)})
+                if n <= 3:
+                    changed = copy.deepcopy(target.checkpoint)
+                    changed["channel_values"]["messages"][-1]["content"] = f"source {n}"
+                    shared.append(changed)
+            parent = {"configurable": {"thread_id": source, "checkpoint_ns": ""}}
+            for step, checkpoint in enumerate(shared):
+                versions = dict(checkpoint["channel_versions"])
+                parent = writer.put(parent, checkpoint, {"step": step}, versions)
+            writer.copy_thread(source, target.thread_id)
+        with open_saver(compact) as reader:
+            read = [
+                reader.get_tuple(target.config(checkpoint_id)).checkpoint["channel_values"]
+                for checkpoint_id in target.expected
+            ]
+        # The target's own later checkpoints read as put, in either mode.
+        assert read[3:] == list(target.expected.values())[3:]
+        return read
+
+    return scenario
+
+
+@pytest.fixture
 def reads_racing_deletions(new_thread, messages, monkeypatch) -> Callable[..., None]:
     """A scenario: a reader's get_tuple and list, each with another saver's
     prune or deletion run between the reader's first and next statements,

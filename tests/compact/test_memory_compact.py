@@ -165,6 +165,15 @@ def test_a_put_again_reads_as_in_plain_mode(put_again):
     assert put_again(open_saver, True) == put_again(open_saver, False)
 
 
+def test_a_copy_over_shared_ids_reads_as_in_plain_mode(copied_over):
+    savers: dict[bool, InMemorySaver] = {}
+
+    def open_saver(compact: bool) -> Any:
+        return nullcontext(savers.setdefault(compact, InMemorySaver(compact=compact)))
+
+    assert copied_over(open_saver, True) == copied_over(open_saver, False)
+
+
 def test_held_values_stay_within_their_budget_and_deltas_go_on():
     """Beyond `value_bytes` the values of the threads least recently written
     are dropped, not what the next delta needs; a record whose digest differs,

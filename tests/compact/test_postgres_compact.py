@@ -328,6 +328,18 @@ def test_a_put_again_reads_as_in_plain_mode(postgres_server, put_again):
     assert put_again(open_saver, True) == put_again(open_saver, False)
 
 
+def test_a_copy_over_shared_ids_reads_as_in_plain_mode(postgres_server, copied_over):
+    """The copy never replaces a blob, so the target's deltas read on as put."""
+    uri = postgres_server.new_database("copied")
+    with PostgresSaver.from_conn_string(uri) as saver:
+        saver.setup()
+
+    def open_saver(compact: bool) -> Any:
+        return PostgresSaver.from_conn_string(uri, compact=compact)
+
+    assert copied_over(open_saver, True) == copied_over(open_saver, False)
+
+
 def test_reads_racing_another_savers_deletions_read_what_is_left(
     uri, saver, reads_racing_deletions
 ):

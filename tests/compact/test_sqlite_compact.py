@@ -542,6 +542,16 @@ def test_a_put_again_reads_as_in_plain_mode(db, put_again):
     assert put_again(open_saver, True) == put_again(open_saver, False)
 
 
+def test_a_copy_over_shared_ids_reads_as_in_plain_mode(db, copied_over):
+    """Rows the copy replaces are replaced as in plain mode, and the values
+    stored as deltas on them are rewritten whole first."""
+
+    def open_saver(compact: bool) -> Any:
+        return SqliteSaver.from_conn_string(db, compact=compact)
+
+    assert copied_over(open_saver, True) == copied_over(open_saver, False)
+
+
 def test_reads_racing_another_savers_deletions_read_what_is_left(db, saver, reads_racing_deletions):
     with (
         SqliteSaver.from_conn_string(db, compact=True) as reader,

@@ -1116,10 +1116,27 @@ def _store_whole_past(
         )
 
 
-def copy_thread_plan(source_thread_id: str, target_thread_id: str) -> Plan:
+def copy_thread_plan(
+    serde: SerializerProtocol, source_thread_id: str, target_thread_id: str
+) -> Plan:
+    """The source's rows under the target's id, replacing the target's rows of
+    the same ids; values stored as deltas on a row replaced by other content
+    are stored whole first, as for a put again (`put_plan`)."""
     params = (validated_thread_id(target_thread_id), validated_thread_id(source_thread_id))
     # Copying into a deleted thread is a new, explicit write: lift its tombstone.
     yield Execute("DELETE FROM checkpoint_tombstones WHERE thread_id = ?", params[:1])
+    replaced = yield Query(
+        "SELECT t.checkpoint_ns, t.checkpoint_id FROM checkpoints t JOIN checkpoints s "
+        "ON s.checkpoint_ns = t.checkpoint_ns AND s.checkpoint_id = t.checkpoint_id "
+        "WHERE t.thread_id = ? AND s.thread_id = ? "
+        "AND (s.type IS NOT t.type OR s.checkpoint IS NOT t.checkpoint)",
+        params,
+    )
+    by_namespace: dict[str, set[str]] = {}
+    for ns, checkpoint_id in replaced:
+        by_namespace.setdefault(ns, set()).add(checkpoint_id)
+    for ns, gone in by_namespace.items():
+        yield from _store_whole_past(serde, params[0], ns, gone=gone)
     yield Execute(
         "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
         "parent_checkpoint_id, type, checkpoint, metadata) SELECT ?, checkpoint_ns, "

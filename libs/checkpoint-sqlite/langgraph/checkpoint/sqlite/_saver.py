@@ -150,7 +150,7 @@ class SaverCore(
             self.delta_cache.clear()
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        plan = plans.copy_thread_plan(source_thread_id, target_thread_id)
+        plan = plans.copy_thread_plan(self.serde, source_thread_id, target_thread_id)
         self.runner.run(plan, write=True)
         self._forget_threads([target_thread_id])
 

@@ -162,7 +162,7 @@ class AsyncSaverCore(
             self.delta_cache.clear()
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        plan = plans.copy_thread_plan(source_thread_id, target_thread_id)
+        plan = plans.copy_thread_plan(self.serde, source_thread_id, target_thread_id)
         await self.runner.run(plan, write=True)
         self._forget_threads([target_thread_id])
 

@@ -494,7 +494,10 @@ class InMemorySaver(
                     self.writes[(target_thread_id, ns, checkpoint_id)] = dict(rows)
             for (thread_id, ns, channel, version), blob in list(self.blobs.items()):
                 if thread_id == source_thread_id:
-                    self.blobs[(target_thread_id, ns, channel, version)] = blob
+                    target = (target_thread_id, ns, channel, version)
+                    if self.blobs.get(target, blob) != blob:  # replaced, as a put again does
+                        self._store_whole_extending(target)
+                    self.blobs[target] = blob
 
     def prune(
         self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int | None = None
@@ -551,7 +554,7 @@ class InMemorySaver(
             parent_id = next_parent
         return keep
 
-    def _store_whole_extending(self, replaced: tuple[str, str, str, str]) -> None:
+    def _store_whole_extending(self, replaced: tuple[str, str, str, str | int | float]) -> None:
         """Store whole every delta blob whose value is built on the blob at
         `replaced` (thread, ns, channel, version), which a put replaces."""
         thread_id, ns, channel, version = replaced
@@ -561,7 +564,7 @@ class InMemorySaver(
             for key, blob in self.blobs.items()
             if key[:3] == replaced[:3]
             and blob[0] == DELTA_TYPE
-            and version in (at for at, _ in walk(decode_record(blob[1]), link_at))
+            and any(at == version for at, _ in walk(decode_record(blob[1]), link_at))
         }
         self.blobs.update({key: self.serde.dumps_typed(value) for key, value in rebuilt.items()})
 
