@@ -74,7 +74,13 @@ cd "$suite"
 # -c /dev/null and --confcutdir: none of the repository's pytest settings or
 # conftest.py (the suite is not ours, and lives below the repository's root);
 # -p no:asyncio: the suite runs its async tests with anyio, as upstream does.
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PY" -m pytest -c /dev/null \
+# Its memory saver makes a temp file for each test that nothing removes
+# (mkstemp in its tests/memory_assert.py): the suite gets a temp directory of
+# its own, removed afterwards, readable by the servers' postgres user.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/lg-upstream-XXXXXX")
+chmod 0755 "$scratch"
+trap 'rm -rf "$scratch"' EXIT
+TMPDIR=$scratch PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m pytest -c /dev/null \
   --rootdir "$suite" --confcutdir "$suite" \
   -p no:asyncio -p testsupport.upstream --snapshot-warn-unused -q -n "$WORKERS" \
   "${FILES[@]/#/tests/}" "$@"
