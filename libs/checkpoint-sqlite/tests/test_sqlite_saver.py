@@ -20,6 +20,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.base.plan import drive
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.sqlite._connection import PAGE_CACHE_KIB
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
@@ -297,6 +298,31 @@ async def test_async_setup_waits_for_the_lock_on_a_fresh_file(fresh_file_being_w
         )
         assert (await saver.aget_tuple(config)).config == config
         assert await saver.conn.execute_fetchall("PRAGMA journal_mode") == [("wal",)]
+
+
+@pytest.mark.parametrize(
+    "user_setting, expected",
+    [
+        pytest.param(None, -PAGE_CACHE_KIB, id="default-raised"),
+        pytest.param("-1000", -PAGE_CACHE_KIB, id="smaller-raised"),
+        pytest.param("-100000", -100000, id="larger-kib-kept"),
+        pytest.param("20000", 20000, id="larger-in-pages-kept"),
+    ],
+)
+def test_page_cache_is_raised_never_lowered(tmp_path, user_setting, expected):
+    conn = sqlite3.connect(tmp_path / "d.db", check_same_thread=False)
+    if user_setting is not None:
+        conn.execute(f"PRAGMA cache_size = {user_setting}")
+    with closing(conn):
+        saver = SqliteSaver(conn)
+        saver.setup()
+        assert conn.execute("PRAGMA cache_size").fetchone() == (expected,)
+
+
+async def test_async_page_cache_is_raised(tmp_path):
+    async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "d.db")) as saver:
+        await saver.setup()
+        assert await saver.conn.execute_fetchall("PRAGMA cache_size") == [(-PAGE_CACHE_KIB,)]
 
 
 NOT_JSON = [

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from langgraph.checkpoint.base.deletion import thread_deleted_error
+from langgraph.checkpoint.base.plan import Execute, Plan, Query
 from langgraph.checkpoint.errors import ClosedError, NotSetUpError
 
 ConnT = TypeVar("ConnT")
@@ -35,6 +36,22 @@ def connection_pragmas(synchronous: Synchronous | None) -> list[str]:
             raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, got {synchronous!r}")
         pragmas.append(f"PRAGMA synchronous = {synchronous.upper()}")
     return pragmas
+
+
+# SQLite's default page cache (2 MB) holds the B-tree pages of a few dozen
+# threads: reading 100 of 50,000 threads again and again, each get_tuple read
+# 7.5 pages back from the OS, none with 16 MB (bench/README.md, "Scale").
+PAGE_CACHE_KIB = 32 * 1024
+
+
+def page_cache_plan() -> Plan[None]:
+    """Raise the connection's page cache to `PAGE_CACHE_KIB` (its memory is
+    taken as pages are read); a larger one the caller set is kept."""
+    ((size,),) = yield Query("PRAGMA cache_size")
+    ((page_size,),) = yield Query("PRAGMA page_size")
+    kib = -size if size < 0 else size * page_size // 1024  # < 0: KiB, else pages
+    if kib < PAGE_CACHE_KIB:
+        yield Execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
 
 
 def is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -36,6 +36,7 @@ from langgraph.checkpoint.sqlite._connection import (
     busy_retry_delays,
     connection_pragmas,
     is_busy,
+    page_cache_plan,
 )
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ class Runner:
     def _setup_locked(self) -> None:
         for pragma in connection_pragmas(self.synchronous):
             self.conn.execute(pragma)
+        self._drive(page_cache_plan(), write=False)
         retry_busy(lambda: fetchall(self.conn, WAL))
         if self.extension is not None:
             self._load(self.extension)

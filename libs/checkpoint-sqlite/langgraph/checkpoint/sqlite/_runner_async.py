@@ -37,6 +37,7 @@ from langgraph.checkpoint.sqlite._connection import (
     busy_retry_delays,
     connection_pragmas,
     is_busy,
+    page_cache_plan,
     running_loop,  # async-only
 )
 
@@ -133,6 +134,7 @@ class AsyncRunner:
         self.loop = asyncio.get_running_loop()  # async-only
         for pragma in connection_pragmas(self.synchronous):
             await self.conn.execute(pragma)
+        await self._drive(page_cache_plan(), write=False)
         await aretry_busy(lambda: fetchall(self.conn, WAL))
         if self.extension is not None:
             await self._load(self.extension)
