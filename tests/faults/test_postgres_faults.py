@@ -31,6 +31,7 @@ import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.base.compact import DELTA_TYPE
 from langgraph.checkpoint.postgres import PostgresSaver
+from langgraph.checkpoint.postgres._plans import ListPages
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.postgres.shallow import ShallowPostgresSaver
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
@@ -234,9 +235,11 @@ def victim(ready_uri):
 
 
 @pytest.mark.parametrize("kind", WRITING_KINDS)
-def test_idle_backend_terminated_between_calls(kind, postgres_server, victim):
+def test_idle_backend_terminated_between_calls(kind, postgres_server, victim, monkeypatch):
     """The next call finds its connection dead: it runs again on a new one,
     never returns having done nothing."""
+    # every list page of more than one row streamed, however small its rows
+    monkeypatch.setattr(ListPages, "STREAM_FROM_BYTES", 0)
     app_name, uri, plain_uri = victim
     ledger = Ledger()
     thread_id = f"idle-{kind}-{app_name}"

@@ -485,3 +485,38 @@ def test_list_pages_of_a_long_thread_read_only_their_rows(postgres_server):
             assert [r[3] for r in checkpoints] == [f"{n:08d}" for n in range(top, top - limit, -1)]
             for part in (_plans.PART_BLOB, _plans.PART_WRITE):
                 assert sum(r[0] == part for r in rows) == limit
+
+
+def test_list_streams_a_page_only_when_its_blobs_are_expected_to_be_large(ready_uri):
+    """Streaming a page overlaps decoding with transfer but its statement is
+    not prepared: a page is streamed when the last page listed says its rows
+    will hold `STREAM_FROM_BYTES` of blobs or more (or nothing was listed
+    yet), and either way lists the same tuples. (Values in lists: a string
+    alone is stored in the checkpoint row, not as a blob.)"""
+    small = {"configurable": {"thread_id": "stream-small", "checkpoint_ns": ""}}
+    large = {"configurable": {"thread_id": "stream-large", "checkpoint_ns": ""}}
+    blob_size = _plans.ListPages.STREAM_FROM_BYTES // 4
+    with PostgresSaver.from_conn_string(ready_uri) as saver:
+        for config, payload in ((small, "s"), (large, "x" * blob_size)):
+            parent = None
+            for step in range(10):
+                parent = put_one(
+                    saver, config["configurable"]["thread_id"], [payload + str(step)], parent
+                )
+
+        def streamed(config) -> bool:
+            pages = _plans.ListPages(
+                saver.serde, config, None, None, 10, listed=saver._listed_bytes
+            )
+            return next(pages.next_plan()).each is not None
+
+        def listed(config) -> list:
+            return [t.checkpoint["channel_values"]["v"] for t in saver.list(config, limit=10)]
+
+        assert streamed(small)  # nothing listed yet
+        assert listed(small) == [[f"s{step}"] for step in range(9, -1, -1)]
+        assert not streamed(small) and not streamed(large)  # the last page's rows were small
+        assert listed(large) == [["x" * blob_size + str(step)] for step in range(9, -1, -1)]
+        assert streamed(large) and streamed(small)
+        assert listed(small) == [[f"s{step}"] for step in range(9, -1, -1)]  # streamed
+        assert not streamed(small)

@@ -73,6 +73,7 @@ class SaverMethods(SqlRetentionMethods, RunnerOwner, BasePostgresSaver):
         if compact and type(self)._put_plan is not SaverMethods._put_plan:
             raise ValueError(f"{type(self).__name__} has no compact mode")
         self.delta_cache = DeltaCache() if compact else None
+        self._listed_bytes = plans.ListedBytes()
         # Retention (base.retention): what `sweep_ttl` removes, and the memo
         # that keeps read refreshes to one write per thread per tenth of its TTL.
         self.ttl = validated_ttl(ttl)
@@ -144,7 +145,9 @@ class SaverMethods(SqlRetentionMethods, RunnerOwner, BasePostgresSaver):
     ) -> Iterator[CheckpointTuple]:
         # Page by page, each page its own read (a keyset page read again after
         # a fault is the same page), yielded before the next is fetched.
-        pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
+        pages = plans.ListPages(
+            self.serde, config, filter, before, limit, self.delta_cache, self._listed_bytes
+        )
         unrecorded = config is not None
         while not pages.done:
             items = self._run(pages.next_plan, Effect.READ, transaction=False)

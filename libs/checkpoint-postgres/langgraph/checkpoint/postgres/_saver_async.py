@@ -87,6 +87,7 @@ class AsyncSaverMethods(AsyncSqlRetentionMethods, AsyncRunnerOwner, BasePostgres
         if compact and type(self)._put_plan is not AsyncSaverMethods._put_plan:
             raise ValueError(f"{type(self).__name__} has no compact mode")
         self.delta_cache = DeltaCache() if compact else None
+        self._listed_bytes = plans.ListedBytes()
         # Retention (base.retention): what `sweep_ttl` removes, and the memo
         # that keeps read refreshes to one write per thread per tenth of its TTL.
         self.ttl = validated_ttl(ttl)
@@ -163,7 +164,9 @@ class AsyncSaverMethods(AsyncSqlRetentionMethods, AsyncRunnerOwner, BasePostgres
     ) -> AsyncIterator[CheckpointTuple]:
         # Page by page, each page its own read (a keyset page read again after
         # a fault is the same page), yielded before the next is fetched.
-        pages = plans.ListPages(self.serde, config, filter, before, limit, self.delta_cache)
+        pages = plans.ListPages(
+            self.serde, config, filter, before, limit, self.delta_cache, self._listed_bytes
+        )
         unrecorded = config is not None
         while not pages.done:
             items = await self._run(pages.next_plan, Effect.READ, transaction=False)
