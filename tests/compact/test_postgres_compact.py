@@ -315,29 +315,28 @@ def test_a_thread_two_savers_wrote_in_turn_converts(converting, converted_after_
     converted_after_a_restart(*converting)
 
 
-def test_a_put_again_reads_as_in_plain_mode(postgres_server, put_again):
-    """A stored blob is never replaced (the reference's rule too), so deltas
-    on it read on as put."""
-    uri = postgres_server.new_database("again")
+def _reads_as_in_plain_mode(postgres_server, name: str, scenario) -> None:
+    """`scenario` run on a new database by compact savers, then by plain ones,
+    reads alike."""
+    uri = postgres_server.new_database(name)
     with PostgresSaver.from_conn_string(uri) as saver:
         saver.setup()
 
     def open_saver(compact: bool) -> Any:
         return PostgresSaver.from_conn_string(uri, compact=compact)
 
-    assert put_again(open_saver, True) == put_again(open_saver, False)
+    assert scenario(open_saver, True) == scenario(open_saver, False)
+
+
+def test_a_put_again_reads_as_in_plain_mode(postgres_server, put_again):
+    """A stored blob is never replaced (the reference's rule too), so deltas
+    on it read on as put."""
+    _reads_as_in_plain_mode(postgres_server, "again", put_again)
 
 
 def test_a_copy_over_shared_ids_reads_as_in_plain_mode(postgres_server, copied_over):
     """The copy never replaces a blob, so the target's deltas read on as put."""
-    uri = postgres_server.new_database("copied")
-    with PostgresSaver.from_conn_string(uri) as saver:
-        saver.setup()
-
-    def open_saver(compact: bool) -> Any:
-        return PostgresSaver.from_conn_string(uri, compact=compact)
-
-    assert copied_over(open_saver, True) == copied_over(open_saver, False)
+    _reads_as_in_plain_mode(postgres_server, "copied", copied_over)
 
 
 def test_reads_racing_another_savers_deletions_read_what_is_left(
