@@ -551,19 +551,31 @@ _KEY_IN_JSON = (
 )
 
 
-def _writes_query(keys: Sequence[tuple[str, str, str]], channels: Sequence[str] = ()) -> Query:
-    """Pending writes of many checkpoints in one statement."""
+def _keys_clause(keys: Sequence[tuple[str, str, str]], span: bool = False) -> tuple[str, list[Any]]:
+    """Where rows of `keys` are: one key by its columns; with `span`, the range
+    of ids from the least to the greatest of keys of one thread and namespace
+    (the caller drops rows of other keys: a list's chunk, of which only rows
+    written since its keys were read can lie in between); else a JSON list
+    (listing 10,000 checkpoints of one thread by spans took 24 ms of SQL
+    against 60 by JSON lists, and no 7 ms of encoding them)."""
+    if len(keys) == 1:
+        return "thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?", list(keys[0])
+    if span:
+        ids = [key[2] for key in keys]
+        clause = "thread_id = ? AND checkpoint_ns = ? AND checkpoint_id BETWEEN ? AND ?"
+        return clause, [keys[0][0], keys[0][1], min(ids), max(ids)]
+    return _KEY_IN_JSON, [json_list(keys)]
+
+
+def _writes_query(
+    keys: Sequence[tuple[str, str, str]], channels: Sequence[str] = (), span: bool = False
+) -> Query:
+    """Pending writes of many checkpoints in one statement (`_keys_clause`)."""
+    where, params = _keys_clause(keys, span)
     sql = (
         "SELECT thread_id, checkpoint_ns, checkpoint_id, task_id, channel, type, value, "
-        "task_path, idx FROM writes WHERE "
+        f"task_path, idx FROM writes WHERE {where}"
     )
-    params: list[Any]
-    if len(keys) == 1:  # get_tuple's case: no JSON to build and parse
-        sql += "thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?"
-        params = list(keys[0])
-    else:
-        sql += _KEY_IN_JSON
-        params = [json_list(keys)]
     if channels:
         sql += " AND channel IN (SELECT value FROM json_each(?))"
         params.append(json_list(channels))
@@ -616,12 +628,19 @@ def _to_tuple(
 
 
 def _tuples_with_writes(
-    serde: SerializerProtocol, rows: Sequence[Sequence[Any]], cache: DeltaCache | None
+    serde: SerializerProtocol,
+    rows: Sequence[Sequence[Any]],
+    cache: DeltaCache | None,
+    span: bool = False,
 ) -> Plan:
     if not rows:
         return []
     keys = [(row[0], row[1], row[2]) for row in rows]
-    writes = _group_writes(serde, (yield _writes_query(keys)))
+    write_rows = yield _writes_query(keys, span=span)
+    if span:  # only the keys' writes are decoded
+        wanted = set(keys)
+        write_rows = [row for row in write_rows if (row[0], row[1], row[2]) in wanted]
+    writes = _group_writes(serde, write_rows)
     checkpoints = yield from load_checkpoints(
         serde, [(*key, row[4], row[5]) for key, row in zip(keys, rows)], cache
     )
@@ -793,10 +812,12 @@ class ListPages:
         chunk = [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
         if not chunk:
             return []
+        # Keys of one thread and namespace, unfiltered, are a range of ids
+        span = not self.filter and len(self.order) == 1
         try:
+            where, params = _keys_clause(chunk, span)
             rows = yield Query(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE {_KEY_IN_JSON}",
-                [json_list(chunk)],
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE {where}", params
             )
             by_key = {(row[0], row[1], row[2]): row for row in rows}
             # Checked again: a row may have been replaced since its key was read.
@@ -806,7 +827,7 @@ class ListPages:
                 if key in by_key
                 and (not self.filter or filter_matches(load_metadata(by_key[key][6]), self.filter))
             ]
-            items = yield from _tuples_with_writes(self.serde, found, self.cache)
+            items = yield from _tuples_with_writes(self.serde, found, self.cache, span)
         except BaseException:
             self.pending.extendleft(reversed(chunk))
             raise
