@@ -499,45 +499,59 @@ def test_reference_store_file_reads_back(tmp_path):
         assert store.list_namespaces(prefix=("users",)) == [("users", "u1"), ("users", "u2")]
 
 
-def test_list_of_a_thread_skips_checkpoints_written_between_its_keys(tmp_path):
-    """A list of one thread reads its chunks of checkpoints and writes as
-    ranges of ids: a checkpoint written mid-listing with an id between two
-    already listed keys is neither returned nor decoded (its write here
-    cannot be), and every listed checkpoint keeps its own writes."""
+def test_list_of_a_thread_skips_checkpoints_written_between_its_statements(tmp_path):
+    """A list of one thread reads each chunk of checkpoints from the index,
+    then their writes as a range of ids: a checkpoint written between the two
+    statements with an id inside the chunk's range is neither returned nor
+    decoded (its write here cannot be), and every listed checkpoint keeps its
+    own writes. A listing that goes on later may return it: it was written
+    while the listing ran."""
+    from langgraph.checkpoint.sqlite import _plans
+
     db = str(tmp_path / "d.db")
     config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
-    with SqliteSaver.from_conn_string(db) as saver:
+    with SqliteSaver.from_conn_string(db) as saver, closing(sqlite3.connect(db)) as other:
         saver.setup()
         parent = None
         for value in range(40):
             parent = put_one(saver, "t", value, parent)
             saver.put_writes(parent, [("v", value)], "task")
-        listing = saver.list(config)
-        first = next(listing)
-        with closing(sqlite3.connect(db)) as other, other:
-            ids = [
-                row[0]
-                for row in other.execute(
-                    "SELECT checkpoint_id FROM checkpoints ORDER BY checkpoint_id DESC"
-                )
-            ]
-            for checkpoint_id in ids[1:30]:
-                between = checkpoint_id + "0"  # after it, before the next id
-                other.execute(
-                    "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,"
-                    " parent_checkpoint_id, type, checkpoint, metadata) SELECT thread_id,"
-                    " checkpoint_ns, ?, parent_checkpoint_id, type, checkpoint, metadata"
-                    " FROM checkpoints WHERE checkpoint_id = ?",
-                    (between, checkpoint_id),
-                )
-                other.execute(
-                    "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx,"
-                    " channel, type, value) VALUES ('t', '', ?, 'task', 0, 'v', 'no-such-type', x'00')",
-                    (between,),
-                )
-        listed = [first, *listing]
-    assert [item.config["configurable"]["checkpoint_id"] for item in listed] == ids
-    assert [item.checkpoint["channel_values"]["v"] for item in listed] == list(range(39, -1, -1))
+        ids = [
+            row[0] for row in other.execute("SELECT checkpoint_id FROM checkpoints ORDER BY 1 DESC")
+        ]
+
+        def write_between(listed_ids):
+            with other:
+                for checkpoint_id in listed_ids[1:]:
+                    between = checkpoint_id + "0"  # after it, before the next id
+                    other.execute(
+                        "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id,"
+                        " parent_checkpoint_id, type, checkpoint, metadata) SELECT thread_id,"
+                        " checkpoint_ns, ?, parent_checkpoint_id, type, checkpoint, metadata"
+                        " FROM checkpoints WHERE checkpoint_id = ?",
+                        (between, checkpoint_id),
+                    )
+                    other.execute(
+                        "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id,"
+                        " idx, channel, type, value)"
+                        " VALUES ('t', '', ?, 'task', 0, 'v', 'no-such-type', x'00')",
+                        (between,),
+                    )
+
+        statements = []
+
+        def execute(step):
+            rows = saver.conn.execute(step.sql, step.params).fetchall()
+            statements.append(step.sql)
+            if len(statements) == 1:  # the chunk's checkpoints, before their writes
+                write_between([row[2] for row in rows])
+            return rows
+
+        pages = _plans.ListPages(saver.serde, config, None, None, 30)
+        listed = drive(pages.next_plan(), execute)
+    assert len(statements) == 2 and "FROM writes" in statements[1]
+    assert [item.config["configurable"]["checkpoint_id"] for item in listed] == ids[:25]
+    assert [item.checkpoint["channel_values"]["v"] for item in listed] == list(range(39, 14, -1))
     assert [item.pending_writes for item in listed] == [
-        [("task", "v", value)] for value in range(39, -1, -1)
+        [("task", "v", value)] for value in range(39, 14, -1)
     ]
