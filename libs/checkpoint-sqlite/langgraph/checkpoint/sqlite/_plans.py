@@ -231,6 +231,8 @@ def load_checkpoints(
     """Decode `(thread_id, ns, checkpoint_id, type, blob)` rows, compact ones
     rebuilt from their chains, whose rows (those not among `rows`) are read in
     one statement; values a compact saver's `cache` holds are not read again."""
+    if not any(row[3] == COMPACT_ROW_TYPE for row in rows):
+        return [serde.loads_typed((row[3], row[4])) for row in rows]
     known = {(row[0], row[1], row[2]): (row[3], row[4]) for row in rows}
     unpacked: dict[tuple[str, str, str], tuple[tuple[str, bytes], dict[str, DeltaRecord]]] = {}
     unread: list[tuple[str, str, str, DeltaRecord]] = []  # records the cache does not hold
