@@ -4,6 +4,7 @@ values each one must read back as (copied when it was put)."""
 from __future__ import annotations
 
 import copy
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -291,8 +292,12 @@ def reads_racing_deletions(new_thread, messages, monkeypatch) -> Callable[..., N
     @contextmanager
     def after_first_statement(reader: Any, action: Callable[[], None]) -> Iterator[None]:
         """`action` right after the first statement the reader's runner runs."""
-        runner = getattr(reader, "runner", None) or reader._runner  # SQLite's, Postgres's
-        execute, pending = runner._execute, [action]
+        sqlite_runner = getattr(reader, "runner", None)
+        if sqlite_runner is not None:  # its plans' steps run through its module's execute_step
+            target, name = sys.modules[type(sqlite_runner).__module__], "execute_step"
+        else:
+            target, name = reader._runner, "_execute"
+        execute, pending = getattr(target, name), [action]
 
         def first_then_action(*args: Any) -> Any:
             result = execute(*args)
@@ -301,7 +306,7 @@ def reads_racing_deletions(new_thread, messages, monkeypatch) -> Callable[..., N
             return result
 
         with monkeypatch.context() as patch:
-            patch.setattr(runner, "_execute", first_then_action)
+            patch.setattr(target, name, first_then_action)
             yield
         assert not pending, "the action never ran"
 

@@ -325,6 +325,34 @@ async def test_async_page_cache_is_raised(tmp_path):
         assert await saver.conn.execute_fetchall("PRAGMA cache_size") == [(-PAGE_CACHE_KIB,)]
 
 
+async def test_async_calls_run_their_statements_in_one_trip_to_the_connection_thread(
+    tmp_path, monkeypatch
+):
+    """Each call's plan runs whole in aiosqlite's thread: a put (its lookup,
+    insert and commit), its writes and a read cost one trip each."""
+    trips = []
+    execute = aiosqlite.Connection._execute
+
+    async def counted(self, fn, *args, **kwargs):
+        trips.append(fn)
+        return await execute(self, fn, *args, **kwargs)
+
+    async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "d.db")) as saver:
+        await saver.setup()
+        statements = []
+        await saver.conn.set_trace_callback(statements.append)
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        config = await asyncio.to_thread(put_one, saver, "t", 1)
+        await saver.aput_writes(config, [("v", 2)], "task")
+        found = await saver.aget_tuple(config)
+        calls = len(trips)
+        monkeypatch.undo()
+    assert calls == 3
+    assert len(statements) > 3 * 2
+    assert found.checkpoint["channel_values"] == {"v": 1}
+    assert found.pending_writes == [("task", "v", 2)]
+
+
 NOT_JSON = [
     pytest.param("when", datetime(2024, 1, 2, 3, 4, 5), "datetime", id="datetime"),
     pytest.param("raw", b"\x00\xff", "bytes", id="bytes"),

@@ -6,6 +6,11 @@ it serializes them with its lock, sets the connection up once before the first
 steps, in one write transaction when the plan writes, and raises the library's
 errors for the driver's (`_connection.LibraryErrors`).
 
+A plan runs whole in one call of `run_plan` on the sqlite3 connection; the
+async runner makes that call one trip to the connection's thread (`_call`),
+however many statements the plan has (a trip cost about 0.1 ms on the test
+machine, and a put with its pending writes took seven, one per statement).
+
 Transactions: `write=True` takes the database's write lock up front
 (`BEGIN IMMEDIATE`, retried while SQLite answers busy without waiting), so a
 plan's statements commit together or not at all. `write=False` runs the steps
@@ -13,7 +18,7 @@ as they come, for reads and for a plan of a single statement (which is its own
 transaction); whatever the driver opened implicitly is committed after it.
 """
 # async-to-sync: generates _runner.py
-# async-to-sync: rename AsyncRunner=Runner aretry_busy=retry_busy adrive=drive aiosqlite=sqlite3
+# async-to-sync: rename AsyncRunner=Runner aiosqlite=sqlite3
 
 from __future__ import annotations
 
@@ -23,16 +28,16 @@ import sqlite3  # sync: import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite  # async-only
 from langgraph.checkpoint.base.compact import BrokenChainError
-from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, adrive
+from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
 from langgraph.checkpoint.sqlite._connection import (
     WAL,
     Extension,
     LibraryErrors,
-    Params,
     Synchronous,
     busy_retry_delays,
     connection_pragmas,
@@ -48,25 +53,90 @@ if TYPE_CHECKING:
     )
 
 T = TypeVar("T")
-Attempt = Callable[[], "Awaitable[T]"]  # sync: Attempt = Callable[[], T]
 
 
-async def aretry_busy(attempt: Attempt[T]) -> T:
+async def aretry_busy(attempt: Callable[[], Awaitable[T]]) -> T:  # async-only
+    """`await attempt()`, retried as `retry_busy` retries."""  # async-only
+    delays = busy_retry_delays(time.monotonic())  # async-only
+    while True:  # async-only
+        try:  # async-only
+            return await attempt()  # async-only
+        except sqlite3.OperationalError as exc:  # async-only
+            if not is_busy(exc) or (delay := next(delays, None)) is None:  # async-only
+                raise  # async-only
+        await asyncio.sleep(delay)  # async-only
+
+
+def retry_busy(attempt: Callable[[], T]) -> T:
     """`attempt()`, again after a pause while it fails with SQLITE_BUSY
     (`busy_retry_delays`)."""
     delays = busy_retry_delays(time.monotonic())
     while True:
         try:
-            return await attempt()
+            return attempt()
         except sqlite3.OperationalError as exc:
             if not is_busy(exc) or (delay := next(delays, None)) is None:
                 raise
-        await asyncio.sleep(delay)  # sync: time.sleep(delay)
+        time.sleep(delay)
 
 
-async def fetchall(conn: aiosqlite.Connection, sql: str, args: Params = ()) -> Any:
-    """All rows of `sql` (aiosqlite fetches them in one trip to its thread)."""
-    return await conn.execute_fetchall(sql, args)  # sync: return conn.execute(sql, args).fetchall()
+def execute_step(conn: sqlite3.Connection, step: Step) -> Any:
+    """One step of a plan: a query's rows, or None."""
+    if isinstance(step, Query):
+        return conn.execute(step.sql, step.params).fetchall()
+    if isinstance(step, ExecuteMany):
+        conn.executemany(step.sql, step.rows)
+    else:
+        conn.execute(step.sql, step.params)
+    return None
+
+
+def run_plan(conn: sqlite3.Connection, plan: Plan[T], write: bool) -> T:
+    """Run `plan` to its result on `conn`; `write=True` makes it one write transaction."""
+    if write:
+        retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+    try:
+        result = drive(plan, partial(execute_step, conn))
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    if conn.in_transaction:
+        conn.commit()
+    return result
+
+
+def set_up(
+    conn: sqlite3.Connection,
+    synchronous: Synchronous | None,
+    extension: Extension | None,
+    setup_plans: Callable[[], Iterable[Plan[Any]]],
+) -> None:
+    """Settings, WAL, the extension and the setup plans, in that order."""
+    for pragma in connection_pragmas(synchronous):
+        conn.execute(pragma)
+    run_plan(conn, page_cache_plan(), write=False)
+    retry_busy(lambda: conn.execute(WAL).fetchall())
+    if extension is not None:
+        load_extension(conn, extension)
+    for plan in setup_plans():
+        run_plan(conn, plan, write=True)
+
+
+def load_extension(conn: sqlite3.Connection, extension: Extension) -> None:
+    path = extension.path()
+    if path is None:
+        return
+    try:
+        conn.enable_load_extension(True)
+        try:
+            conn.load_extension(path)
+        finally:
+            conn.enable_load_extension(False)
+    except (AttributeError, sqlite3.Error) as exc:  # AttributeError: no extension support
+        extension.loaded(exc)
+    else:
+        extension.loaded(None)
 
 
 class AsyncRunner:
@@ -109,7 +179,7 @@ class AsyncRunner:
             async with self.lock:
                 if not self.is_setup:
                     await self._setup_locked()
-                return await self._drive(plan, write)
+                return await self._call(run_plan, plan, write)
 
     async def read(self, make_plan: Callable[[], Plan[T]]) -> T:
         """Run the read plan `make_plan` makes, and a new one if that met a
@@ -132,50 +202,12 @@ class AsyncRunner:
 
     async def _setup_locked(self) -> None:
         self.loop = asyncio.get_running_loop()  # async-only
-        for pragma in connection_pragmas(self.synchronous):
-            await self.conn.execute(pragma)
-        await self._drive(page_cache_plan(), write=False)
-        await aretry_busy(lambda: fetchall(self.conn, WAL))
-        if self.extension is not None:
-            await self._load(self.extension)
-        for plan in self.setup_plans():
-            await self._drive(plan, write=True)
+        await self._call(set_up, self.synchronous, self.extension, self.setup_plans)
         self.is_setup = True
 
-    async def _load(self, extension: Extension) -> None:
-        path = extension.path()
-        if path is None:
-            return
-        try:
-            await self.conn.enable_load_extension(True)
-            try:
-                await self.conn.load_extension(path)
-            finally:
-                await self.conn.enable_load_extension(False)
-        except (AttributeError, sqlite3.Error) as exc:  # AttributeError: no extension support
-            extension.loaded(exc)
-        else:
-            extension.loaded(None)
-
-    async def _drive(self, plan: Plan[T], write: bool) -> T:
-        conn = self.conn
-        if write:
-            await aretry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
-        try:
-            result = await adrive(plan, self._execute)
-        except BaseException:
-            if conn.in_transaction:
-                await conn.rollback()
-            raise
-        if conn.in_transaction:
-            await conn.commit()
-        return result
-
-    async def _execute(self, step: Step) -> Any:
-        if isinstance(step, Query):
-            return await fetchall(self.conn, step.sql, step.params)
-        if isinstance(step, ExecuteMany):
-            await self.conn.executemany(step.sql, step.rows)
-        else:
-            await self.conn.execute(step.sql, step.params)
-        return None
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(the sqlite3 connection, *args)`, on the thread that may use it."""
+        # One trip to the connection's thread: `_execute` is how aiosqlite  # async-only
+        # runs each of its own calls there, once it checked the connection.  # async-only
+        conn = self.conn  # sync: return function(self.conn, *args)
+        return await conn._execute(function, conn._conn, *args)  # async-only
