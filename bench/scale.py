@@ -223,6 +223,47 @@ class Backend:
             for m in self.figures["ours"]
         ]
 
+    def changes(self, sizes: list[int], compare: bool) -> list[tuple]:
+        """Per rate measured at every size: how it moved from the smallest
+        size to the largest, best against best, for each side."""
+        first, last = f" @ {sizes[0]:,}", f" @ {sizes[-1]:,}"
+
+        def change(side: str, base: str) -> float:
+            start, end = (max(self.figures[side][base + at]) for at in (first, last))
+            return end / start - 1
+
+        return [
+            (
+                self.backend,
+                base,
+                change("ours", base),
+                change("reference", base) if compare else None,
+            )
+            for base in (m[: -len(first)] for m in self.figures["ours"] if m.endswith(first))
+        ]
+
+
+# The bar a rate must meet to be called flat: within this of its figure on the smallest database.
+FLAT_WITHIN = 0.30
+
+
+def print_changes(sizes: list[int], changes: list[tuple], compare: bool) -> None:
+    print(
+        f"\n## scale: each rate at {sizes[-1]:,} checkpoints against {sizes[0]:,}, best against "
+        f"best (flat: within ±{FLAT_WITHIN:.0%})\n"
+    )
+    header = f"{'saver':<15} {'metric':<46} {'ours':>8} {'flat':>5}"
+    if compare:
+        header += f" {'reference':>10}"
+    print(header)
+    print("-" * len(header))
+    for saver, metric, ours, theirs in changes:
+        flat = "yes" if abs(ours) <= FLAT_WITHIN else "no"
+        line = f"{saver:<15} {metric:<46} {ours:>+8.0%} {flat:>5}"
+        if compare:
+            line += f" {theirs:>+10.0%}"
+        print(line)
+
 
 def main(argv: list[str], *, compare: bool, rounds: int) -> None:
     parser = argparse.ArgumentParser(prog="bench/run.py --scale", description=__doc__)
@@ -259,12 +300,14 @@ def main(argv: list[str], *, compare: bool, rounds: int) -> None:
         f"data in {tempfile.gettempdir()} ({bench.filesystem_of(tempfile.gettempdir())})"
     )
     began = time.monotonic()
-    rows = []
+    rows, changes = [], []
     with bench.Servers() as servers, tempfile.TemporaryDirectory(prefix="lg-scale-") as tmp:
         for backend in backends:
             run = Backend(backend, sides, servers, tmp, args)
             run.run(sizes, args.per_thread, args.long, args.batch)
             rows += run.rows(compare)
+            if len(sizes) > 1:
+                changes += run.changes(sizes, compare)
             run.drop(servers)
             minutes = (time.monotonic() - began) / 60
             bench.progress(f"\r{backend}: done ({minutes:.1f} min){'':<60}\n")
@@ -272,6 +315,8 @@ def main(argv: list[str], *, compare: bool, rounds: int) -> None:
         "scale: SqliteSaver and PostgresSaver (fsync on) as the database grows", rows, compare
     )
     bench.print_legend()
+    if changes:
+        print_changes(sizes, changes, compare)
     print(f"\nscale run: {(time.monotonic() - began) / 60:.1f} min")
 
 
