@@ -527,6 +527,32 @@ def test_reference_store_file_reads_back(tmp_path):
         assert store.list_namespaces(prefix=("users",)) == [("users", "u1"), ("users", "u2")]
 
 
+def test_list_decodes_large_checkpoints_a_few_at_a_time(tmp_path):
+    """A list's chunks grow while the values decoded at once stay small: a
+    thread of checkpoints holding long lists is decoded one at a time, one of
+    small values in chunks up to the cap."""
+    from langgraph.checkpoint.sqlite import _plans
+
+    entries = _plans.ListPages.HELD_ENTRIES
+    with SqliteSaver.from_conn_string(str(tmp_path / "d.db")) as saver:
+        for thread_id, value in (("large", list(range(entries + 1))), ("small", [1, 2])):
+            parent = None
+            for _ in range(60):
+                parent = put_one(saver, thread_id, value, parent)
+
+        def chunk_sizes(thread_id):
+            config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+            pages = _plans.ListPages(saver.serde, config, None, None, None)
+            sizes = []
+            while not pages.done:
+                sizes.append(len(saver.runner.read(pages.next_plan)))
+            return [size for size in sizes if size]  # the last read may find none left
+
+        large, small = chunk_sizes("large"), chunk_sizes("small")
+    assert large == [1] * 60
+    assert small == [1, 2, 4, 8, 16, 25, 4]
+
+
 def test_list_of_a_thread_skips_checkpoints_written_between_its_statements(tmp_path):
     """A list of one thread reads each chunk of checkpoints from the index,
     then their writes as a range of ids: a checkpoint written between the two

@@ -80,3 +80,16 @@ async def adrive(plan: Plan[T], execute: Callable[[Step], Awaitable[Any]]) -> T:
             step = plan.send(await execute(step))
     except StopIteration as done:
         return done.value
+
+
+def held_entries(checkpoints: Sequence[Any]) -> int:
+    """The top-level entries of the list and dict channel values of
+    `checkpoints` (`CheckpointTuple`s): a measure of how many objects a page of
+    decoded checkpoints keeps alive, which is what the cyclic garbage
+    collector walks while they are held (strings and bytes it does not)."""
+    return sum(
+        len(value)
+        for item in checkpoints
+        for value in item.checkpoint["channel_values"].values()
+        if isinstance(value, (list, dict))
+    )
