@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.postgres import PostgresSaver, _plans
+from langgraph.checkpoint.postgres._conn import Effect
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.types import Command
 from psycopg.rows import dict_row
@@ -520,3 +521,26 @@ def test_list_streams_a_page_only_when_its_blobs_are_expected_to_be_large(ready_
         assert streamed(large) and streamed(small)
         assert listed(small) == [[f"s{step}"] for step in range(9, -1, -1)]  # streamed
         assert not streamed(small)
+
+
+def test_list_pages_of_large_checkpoints_stay_small(ready_uri):
+    """A thread's pages grow while the values decoded at once stay under
+    `HELD_ENTRIES`: checkpoints holding longer lists come a page each, small
+    ones in pages of 1, 8, then up to the cap."""
+    entries = _plans.ListPages.HELD_ENTRIES
+    with PostgresSaver.from_conn_string(ready_uri) as saver:
+        for thread_id, value in (("held-large", list(range(entries + 1))), ("held-small", [1])):
+            parent = None
+            for _ in range(80):
+                parent = put_one(saver, thread_id, value, parent)
+
+        def page_sizes(thread_id):
+            config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+            pages = _plans.ListPages(saver.serde, config, None, None, None)
+            sizes = []
+            while not pages.done:
+                sizes.append(len(saver._run(pages.next_plan, Effect.READ, transaction=False)))
+            return [size for size in sizes if size]  # the last read may find none left
+
+        assert page_sizes("held-large") == [1] * 80
+        assert page_sizes("held-small") == [1, 8, 64, 7]
