@@ -292,9 +292,8 @@ def reads_racing_deletions(new_thread, messages, monkeypatch) -> Callable[..., N
     @contextmanager
     def after_first_statement(reader: Any, action: Callable[[], None]) -> Iterator[None]:
         """`action` right after the first statement the reader's runner runs."""
-        sqlite_runner = getattr(reader, "runner", None)
-        if sqlite_runner is not None:  # its plans' steps run through its module's execute_step
-            target, name = sys.modules[type(sqlite_runner).__module__], "execute_step"
+        if getattr(reader, "runner", None) is not None:  # SQLite's plans run through execute_step
+            target, name = sys.modules["langgraph.checkpoint.sqlite._connection"], "execute_step"
         else:
             target, name = reader._runner, "_execute"
         execute, pending = getattr(target, name), [action]

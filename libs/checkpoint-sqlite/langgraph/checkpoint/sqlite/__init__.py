@@ -36,8 +36,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.base.retention import AsyncRetentionUnsupported, CheckpointTTLConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.sqlite._connection import BUSY_TIMEOUT_MS, Synchronous
-from langgraph.checkpoint.sqlite._runner import retry_busy
+from langgraph.checkpoint.sqlite._connection import BUSY_TIMEOUT_MS, Synchronous, retry_busy
 from langgraph.checkpoint.sqlite._saver import SaverCore
 
 __all__ = [

@@ -1,6 +1,8 @@
 """What the SQLite runners (`_runner_async`, `_runner`) share that is neither
-sync nor async: connection settings, recognising a busy database, and turning
-driver errors into the library's errors."""
+sync nor async: connection settings, recognising a busy database, turning
+driver errors into the library's errors, and running a plan on a `sqlite3`
+connection (`run_plan`, `set_up`), which the sync runner calls directly and
+the async one in its connection's thread."""
 
 from __future__ import annotations
 
@@ -8,16 +10,18 @@ import asyncio
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from langgraph.checkpoint.base.deletion import thread_deleted_error
-from langgraph.checkpoint.base.plan import Execute, Plan, Query
+from langgraph.checkpoint.base.plan import Execute, ExecuteMany, Plan, Query, Step, drive
 from langgraph.checkpoint.errors import ClosedError, NotSetUpError
 
 ConnT = TypeVar("ConnT")
+T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any]
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 BUSY_TIMEOUT_MS = 30_000
@@ -177,3 +181,79 @@ class LibraryErrors:
                 f"{name}: {self.tables} are missing from this database ({exc}); {self.remedy}"
             )
         return None
+
+
+# -- running plans on a sqlite3 connection (the runners call these, the async
+# one in the connection's thread) ------------------------------------------
+
+
+def retry_busy(attempt: Callable[[], T]) -> T:
+    """`attempt()`, again after a pause while it fails with SQLITE_BUSY
+    (`busy_retry_delays`)."""
+    delays = busy_retry_delays(time.monotonic())
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or (delay := next(delays, None)) is None:
+                raise
+        time.sleep(delay)
+
+
+def execute_step(conn: sqlite3.Connection, step: Step) -> Any:
+    """One step of a plan: a query's rows, or None."""
+    if isinstance(step, Query):
+        return conn.execute(step.sql, step.params).fetchall()
+    if isinstance(step, ExecuteMany):
+        conn.executemany(step.sql, step.rows)
+    else:
+        conn.execute(step.sql, step.params)
+    return None
+
+
+def run_plan(conn: sqlite3.Connection, plan: Plan[T], write: bool) -> T:
+    """Run `plan` to its result on `conn`; `write=True` makes it one write transaction."""
+    if write:
+        retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+    try:
+        result = drive(plan, partial(execute_step, conn))
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    if conn.in_transaction:
+        conn.commit()
+    return result
+
+
+def set_up(
+    conn: sqlite3.Connection,
+    synchronous: Synchronous | None,
+    extension: Extension | None,
+    setup_plans: Callable[[], Iterable[Plan[Any]]],
+) -> None:
+    """Settings, WAL, the extension and the setup plans, in that order."""
+    for pragma in connection_pragmas(synchronous):
+        conn.execute(pragma)
+    run_plan(conn, page_cache_plan(), write=False)
+    retry_busy(lambda: conn.execute(WAL).fetchall())
+    if extension is not None:
+        load_extension(conn, extension)
+    for plan in setup_plans():
+        run_plan(conn, plan, write=True)
+
+
+def load_extension(conn: sqlite3.Connection, extension: Extension) -> None:
+    path = extension.path()
+    if path is None:
+        return
+    try:
+        conn.enable_load_extension(True)
+        try:
+            conn.load_extension(path)
+        finally:
+            conn.enable_load_extension(False)
+    except (AttributeError, sqlite3.Error) as exc:  # AttributeError: no extension support
+        extension.loaded(exc)
+    else:
+        extension.loaded(None)

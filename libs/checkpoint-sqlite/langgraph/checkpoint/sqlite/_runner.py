@@ -1,6 +1,7 @@
 # Generated from _runner_async.py by scripts/async_to_sync.py; do not edit.
 # Edit libs/checkpoint-sqlite/langgraph/checkpoint/sqlite/_runner_async.py and run `make sync`.
-"""`Runner`: the only code that touches a SQLite connection.
+"""`Runner`: the only code that touches a SQLite connection (through
+`_connection.run_plan` and `set_up`, which it calls).
 
 Savers, stores and the cache hand it plans (`langgraph.checkpoint.base.plan`);
 it serializes them with its lock, sets the connection up once before the first
@@ -25,23 +26,18 @@ from __future__ import annotations
 # (the `sync:` lines keep the generated module's imports sorted)
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from langgraph.checkpoint.base.compact import BrokenChainError
-from langgraph.checkpoint.base.plan import ExecuteMany, Plan, Query, Step, drive
+from langgraph.checkpoint.base.plan import Plan
 from langgraph.checkpoint.sqlite._connection import (
-    WAL,
     Extension,
     LibraryErrors,
     Synchronous,
-    busy_retry_delays,
-    connection_pragmas,
-    is_busy,
-    page_cache_plan,
+    run_plan,
+    set_up,
 )
 
 if TYPE_CHECKING:
@@ -50,78 +46,6 @@ if TYPE_CHECKING:
     )
 
 T = TypeVar("T")
-
-
-def retry_busy(attempt: Callable[[], T]) -> T:
-    """`attempt()`, again after a pause while it fails with SQLITE_BUSY
-    (`busy_retry_delays`)."""
-    delays = busy_retry_delays(time.monotonic())
-    while True:
-        try:
-            return attempt()
-        except sqlite3.OperationalError as exc:
-            if not is_busy(exc) or (delay := next(delays, None)) is None:
-                raise
-        time.sleep(delay)
-
-
-def execute_step(conn: sqlite3.Connection, step: Step) -> Any:
-    """One step of a plan: a query's rows, or None."""
-    if isinstance(step, Query):
-        return conn.execute(step.sql, step.params).fetchall()
-    if isinstance(step, ExecuteMany):
-        conn.executemany(step.sql, step.rows)
-    else:
-        conn.execute(step.sql, step.params)
-    return None
-
-
-def run_plan(conn: sqlite3.Connection, plan: Plan[T], write: bool) -> T:
-    """Run `plan` to its result on `conn`; `write=True` makes it one write transaction."""
-    if write:
-        retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
-    try:
-        result = drive(plan, partial(execute_step, conn))
-    except BaseException:
-        if conn.in_transaction:
-            conn.rollback()
-        raise
-    if conn.in_transaction:
-        conn.commit()
-    return result
-
-
-def set_up(
-    conn: sqlite3.Connection,
-    synchronous: Synchronous | None,
-    extension: Extension | None,
-    setup_plans: Callable[[], Iterable[Plan[Any]]],
-) -> None:
-    """Settings, WAL, the extension and the setup plans, in that order."""
-    for pragma in connection_pragmas(synchronous):
-        conn.execute(pragma)
-    run_plan(conn, page_cache_plan(), write=False)
-    retry_busy(lambda: conn.execute(WAL).fetchall())
-    if extension is not None:
-        load_extension(conn, extension)
-    for plan in setup_plans():
-        run_plan(conn, plan, write=True)
-
-
-def load_extension(conn: sqlite3.Connection, extension: Extension) -> None:
-    path = extension.path()
-    if path is None:
-        return
-    try:
-        conn.enable_load_extension(True)
-        try:
-            conn.load_extension(path)
-        finally:
-            conn.enable_load_extension(False)
-    except (AttributeError, sqlite3.Error) as exc:  # AttributeError: no extension support
-        extension.loaded(exc)
-    else:
-        extension.loaded(None)
 
 
 class Runner:
