@@ -353,6 +353,37 @@ async def test_async_calls_run_their_statements_in_one_trip_to_the_connection_th
     assert found.pending_writes == [("task", "v", 2)]
 
 
+async def test_cancelled_async_puts_leave_whole_rows_and_a_working_saver(tmp_path):
+    """A put cancelled while its statements run in aiosqlite's thread either
+    is stored whole or not at all; every put that returned reads back, and the
+    saver goes on working."""
+    async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "d.db")) as saver:
+        await saver.setup()
+        thread = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+        returned, cancelled = [], 0
+        for n in range(40):
+            checkpoint = empty_checkpoint()
+            version = saver.get_next_version(None, None)
+            checkpoint["channel_values"] = {"v": n}
+            checkpoint["channel_versions"] = {"v": version}
+            put = asyncio.create_task(saver.aput(thread, checkpoint, {"step": n}, {"v": version}))
+            await asyncio.sleep(0)  # started: waiting on the connection's thread
+            if n % 2:
+                put.cancel()
+            try:
+                returned.append((n, await put))
+            except asyncio.CancelledError:
+                cancelled += 1
+        for n, config in returned:
+            found = await saver.aget_tuple(config)
+            assert found is not None and found.checkpoint["channel_values"] == {"v": n}
+        listed = [item async for item in saver.alist(thread)]
+        await saver.aput_writes(returned[-1][1], [("v", "after")], "task")
+    assert cancelled == 20 and len(returned) == 20
+    assert 20 <= len(listed) <= 40
+    assert all(item.metadata["step"] == item.checkpoint["channel_values"]["v"] for item in listed)
+
+
 NOT_JSON = [
     pytest.param("when", datetime(2024, 1, 2, 3, 4, 5), "datetime", id="datetime"),
     pytest.param("raw", b"\x00\xff", "bytes", id="bytes"),
