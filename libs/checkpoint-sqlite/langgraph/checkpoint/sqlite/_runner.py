@@ -23,7 +23,6 @@ transaction); whatever the driver opened implicitly is committed after it.
 
 from __future__ import annotations
 
-# (the `sync:` lines keep the generated module's imports sorted)
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -41,9 +40,7 @@ from langgraph.checkpoint.sqlite._connection import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import (
-        Iterator,
-    )
+    from collections.abc import Iterator
 
 T = TypeVar("T")
 

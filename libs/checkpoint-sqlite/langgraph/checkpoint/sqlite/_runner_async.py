@@ -23,47 +23,27 @@ transaction); whatever the driver opened implicitly is committed after it.
 
 from __future__ import annotations
 
-# (the `sync:` lines keep the generated module's imports sorted)
-import asyncio  # sync: import sqlite3
-import sqlite3  # sync: import threading
-import time  # async-only
+import asyncio  # sync: import threading
 from collections.abc import Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiosqlite  # async-only
+import aiosqlite
 from langgraph.checkpoint.base.compact import BrokenChainError
 from langgraph.checkpoint.base.plan import Plan
 from langgraph.checkpoint.sqlite._connection import (
     Extension,
     LibraryErrors,
     Synchronous,
-    busy_retry_delays,  # async-only
-    is_busy,  # async-only
     run_plan,
     running_loop,  # async-only
     set_up,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import (
-        AsyncIterator,
-        Awaitable,  # async-only
-    )
+    from collections.abc import AsyncIterator
 
 T = TypeVar("T")
-
-
-async def aretry_busy(attempt: Callable[[], Awaitable[T]]) -> T:  # async-only
-    """`await attempt()`, retried as `retry_busy` retries."""  # async-only
-    delays = busy_retry_delays(time.monotonic())  # async-only
-    while True:  # async-only
-        try:  # async-only
-            return await attempt()  # async-only
-        except sqlite3.OperationalError as exc:  # async-only
-            if not is_busy(exc) or (delay := next(delays, None)) is None:  # async-only
-                raise  # async-only
-        await asyncio.sleep(delay)  # async-only
 
 
 class AsyncRunner:

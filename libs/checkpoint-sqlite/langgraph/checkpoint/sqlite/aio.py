@@ -31,7 +31,6 @@ from langgraph.checkpoint.base.retention import CheckpointTTLConfig, SyncRetenti
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import _plans as plans
 from langgraph.checkpoint.sqlite._connection import BUSY_TIMEOUT_MS, Synchronous
-from langgraph.checkpoint.sqlite._runner_async import aretry_busy
 from langgraph.checkpoint.sqlite._saver_async import AsyncSaverCore
 
 __all__ = [
@@ -44,7 +43,6 @@ __all__ = [
     "JsonPlusSerializer",
     "SerializerProtocol",
     "WRITES_IDX_MAP",
-    "aretry_busy",
     "get_checkpoint_id",
     "get_checkpoint_metadata",
 ]
