@@ -213,13 +213,19 @@ class Backend:
             else:
                 bench.drop_database(servers["durable"], db)
 
-    def rows(self, compare: bool) -> list[tuple]:
-        def summary(side: str, metric: str):
-            runs = self.figures[side][metric]
-            return bench.summarize([{metric: v} for v in runs])[metric]
+    def summary(self, side: str, metric: str) -> tuple:
+        """(best, spread, every run) of a side's metric, as `bench.summarize` gives it."""
+        runs = self.figures[side][metric]
+        return bench.summarize([{metric: v} for v in runs])[metric]
 
+    def rows(self, compare: bool) -> list[tuple]:
         return [
-            (self.backend, m, summary("ours", m), summary("reference", m) if compare else None)
+            (
+                self.backend,
+                m,
+                self.summary("ours", m),
+                self.summary("reference", m) if compare else None,
+            )
             for m in self.figures["ours"]
         ]
 
@@ -229,7 +235,7 @@ class Backend:
         first, last = f" @ {sizes[0]:,}", f" @ {sizes[-1]:,}"
 
         def change(side: str, base: str) -> float:
-            start, end = (max(self.figures[side][base + at]) for at in (first, last))
+            start, end = (self.summary(side, base + at)[0] for at in (first, last))
             return end / start - 1
 
         return [
