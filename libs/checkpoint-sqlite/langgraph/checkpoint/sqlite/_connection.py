@@ -10,7 +10,7 @@ import asyncio
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
@@ -22,7 +22,6 @@ from langgraph.checkpoint.errors import ClosedError, NotSetUpError
 
 ConnT = TypeVar("ConnT")
 T = TypeVar("T")
-Params = Sequence[Any] | dict[str, Any]
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 BUSY_TIMEOUT_MS = 30_000
 SQLITE_BUSY = 5
