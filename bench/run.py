@@ -381,14 +381,14 @@ def print_tables(results: dict, cases: list[Case], compare: bool) -> None:
 
 def print_section(title: str, rows: list[tuple], compare: bool) -> None:
     """rows: (saver, metric, our summary, the reference's summary or None)."""
-    header = f"{'saver':<15} {'metric':<46} {'ours':>12} {'spread':>6}"
+    header = f"{'saver':<15} {'metric':<50} {'ours':>12} {'spread':>6}"
     if compare:
         header += f" {'reference':>12} {'spread':>6} {'ours/ref':>8} {'by round':>11}"
     print(f"\n## {title}\n")
     print(header)
     print("-" * len(header))
     for saver, metric, (best, spread, values), theirs in rows:
-        line = f"{saver:<15} {metric:<46} {fmt(metric, best):>12} {pct(spread):>6}"
+        line = f"{saver:<15} {metric:<50} {fmt(metric, best):>12} {pct(spread):>6}"
         if compare:
             ref_best, ref_spread, ref_values = theirs or (None, None, [])
             line += f" {fmt(metric, ref_best):>12} {pct(ref_spread):>6}"

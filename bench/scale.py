@@ -258,14 +258,14 @@ def print_changes(sizes: list[int], changes: list[tuple], compare: bool) -> None
         f"\n## scale: each rate at {sizes[-1]:,} checkpoints against {sizes[0]:,}, best against "
         f"best (flat: within ±{FLAT_WITHIN:.0%})\n"
     )
-    header = f"{'saver':<15} {'metric':<46} {'ours':>8} {'flat':>5}"
+    header = f"{'saver':<15} {'metric':<50} {'ours':>8} {'flat':>5}"
     if compare:
         header += f" {'reference':>10}"
     print(header)
     print("-" * len(header))
     for saver, metric, ours, theirs in changes:
         flat = "yes" if abs(ours) <= FLAT_WITHIN else "no"
-        line = f"{saver:<15} {metric:<46} {ours:>+8.0%} {flat:>5}"
+        line = f"{saver:<15} {metric:<50} {ours:>+8.0%} {flat:>5}"
         if compare:
             line += f" {theirs:>+10.0%}"
         print(line)

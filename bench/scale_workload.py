@@ -11,7 +11,8 @@ Actions (each prints one JSON object on its last stdout line):
   measure --threads T --round R
                             put PROBE_STEPS checkpoints into a new thread, then get_tuple and
                             list(limit=10) on READS random threads among the T filled ones
-                            (get_tuple twice: the second time their pages are cached),
+                            (get_tuple twice: the second time their pages are cached;
+                            then of READS others after WARM_READS more),
                             and get_tuple READS times on the new thread
   long-write --count N      write thread `long` of N checkpoints
   long-read --count N       time to the first item and to the whole list of thread `long`
@@ -38,6 +39,11 @@ from workload import (
 
 PROBE_STEPS = 100
 READS = 100
+# Reads of other threads before the warm-process pass: enough to fill our
+# savers' 32 MiB SQLite page cache (about 4 pages a thread), after which a
+# long-running process reads into memory it already has; a fresh process
+# first takes a page fault for each new page of its growing cache.
+WARM_READS = 3000
 
 
 def fill_thread_id(i: int) -> str:
@@ -93,44 +99,61 @@ def write_thread(saver, thread_id: str, plan: list, with_writes: bool = True) ->
     return time.perf_counter() - start
 
 
+def pick_threads(rng: random.Random, threads: int, count: int, taken: set[int]) -> list[str]:
+    """`count` random filled threads this process has not read (any, once too
+    few are left); they join `taken`."""
+    left = [i for i in range(threads) if i not in taken]
+    if len(left) >= count:
+        chosen = rng.sample(left, count)
+    else:
+        chosen = [rng.randrange(threads) for _ in range(count)]
+    taken.update(chosen)
+    return [fill_thread_id(i) for i in chosen]
+
+
+def timed_gets(saver, configs: list[dict]) -> float:
+    start = time.perf_counter()
+    for config in configs:
+        if saver.get_tuple(config) is None:
+            raise AssertionError(f"get_tuple: no checkpoint in thread {config}")
+    return time.perf_counter() - start
+
+
 def measure(saver, threads: int, round_: int) -> dict:
     probe = f"probe-{threads}-{round_}"
     put_s = write_thread(saver, probe, small_state_plan(round_, PROBE_STEPS))
     rng = random.Random(round_)
-    ids = [fill_thread_id(rng.randrange(threads)) if threads else probe for _ in range(READS)]
-    configs = [{"configurable": {"thread_id": t, "checkpoint_ns": ""}} for t in ids]
-    start = time.perf_counter()
-    for config in configs:
-        if saver.get_tuple(config) is None:
-            raise AssertionError(f"get_tuple: no checkpoint in thread {config}")
-    get_s = time.perf_counter() - start
+    taken: set[int] = set()
+
+    def configs_of(count: int) -> list[dict]:
+        ids = pick_threads(rng, threads, count, taken) if threads else [probe] * count
+        return [{"configurable": {"thread_id": t, "checkpoint_ns": ""}} for t in ids]
+
+    configs = configs_of(READS)
+    get_s = timed_gets(saver, configs)
     # The same threads again: the pages the first pass read are now cached,
-    # so this is the statements' cost at this size without the disk's (this
-    # machine's kernel evicts pages untouched for a minute: bench/README.md).
-    start = time.perf_counter()
-    for config in configs:
-        if saver.get_tuple(config) is None:
-            raise AssertionError(f"get_tuple: no checkpoint in thread {config}")
-    again_s = time.perf_counter() - start
+    # so this is the statements' cost at this size without a cache miss's.
+    again_s = timed_gets(saver, configs)
     start = time.perf_counter()
     for config in configs:
         if not list(saver.list(config, limit=10)):
             raise AssertionError(f"list: no checkpoint in thread {config}")
     list_s = time.perf_counter() - start
+    # Threads not read yet, by a process that has read many others: what a
+    # long-running server pays for a thread it has not seen (the first pass
+    # above also pays for the fresh process's cache growing).
+    timed_gets(saver, configs_of(WARM_READS))
+    warm_s = timed_gets(saver, configs_of(READS))
     # The thread just written, read again and again: its pages are in the
     # caches, so this is the cost of the statements and the index descent
     # alone; the random threads above add a cache miss per page touched.
-    probe_config = {"configurable": {"thread_id": probe, "checkpoint_ns": ""}}
-    start = time.perf_counter()
-    for _ in range(READS):
-        if saver.get_tuple(probe_config) is None:
-            raise AssertionError(f"get_tuple: no checkpoint in thread {probe}")
-    hot_s = time.perf_counter() - start
+    hot_s = timed_gets(saver, [{"configurable": {"thread_id": probe, "checkpoint_ns": ""}}] * READS)
     saver.delete_thread(probe)  # the database keeps the size it is measured at
     return {
         "put+put_writes/s": PROBE_STEPS / put_s,
         "get_tuple/s": READS / get_s,
         "get_tuple/s, the same threads again": READS / again_s,
+        "get_tuple/s, new threads, warm process": READS / warm_s,
         "get_tuple/s, one hot thread": READS / hot_s,
         "list(limit=10)/s": READS / list_s,
     }
