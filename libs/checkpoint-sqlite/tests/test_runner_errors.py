@@ -107,3 +107,16 @@ def test_attributes_callers_know_stay_in_step_with_the_runner(tmp_path):
     assert saver.is_setup
     assert conn.execute("PRAGMA synchronous").fetchone() == (2,)
     conn.close()
+
+
+@pytest.mark.parametrize("cls", [AsyncSqliteSaver, AsyncSqliteStore])
+def test_an_async_class_refuses_a_connection_it_cannot_run_plans_on(tmp_path, cls):
+    # The async runner calls aiosqlite's Connection._execute: a sqlite3
+    # connection (or an aiosqlite without it) is refused at once, by name,
+    # rather than by an AttributeError at the first call.
+    conn = sqlite3.connect(tmp_path / "plain.db")
+    try:
+        with pytest.raises(TypeError, match=rf"{cls.__name__} needs an aiosqlite.Connection"):
+            cls(conn)
+    finally:
+        conn.close()

@@ -7,6 +7,7 @@ the async one in its connection's thread."""
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import random
 import sqlite3
 import time
@@ -75,6 +76,20 @@ def busy_retry_delays(started: float) -> Iterator[float]:
     while (left := deadline - time.monotonic()) > 0:
         yield min(left, delay * random.uniform(0.5, 1.5))
         delay = min(delay * 2, 0.1)
+
+
+def check_async_connection(conn: object, owner: object) -> None:
+    """Refuse, when it is handed over, a connection the async runner cannot
+    use: it runs each plan through aiosqlite's `Connection._execute` (private;
+    in aiosqlite 0.20 to 0.22), which a sqlite3 connection, or an aiosqlite
+    that dropped it, lacks."""
+    if not callable(getattr(conn, "_execute", None)):
+        kind = type(conn)
+        raise TypeError(
+            f"{type(owner).__name__} needs an aiosqlite.Connection with `_execute` "
+            f"(present in aiosqlite 0.20 to 0.22; installed: {importlib.metadata.version('aiosqlite')}), "
+            f"got a {kind.__module__}.{kind.__qualname__}"
+        )
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:

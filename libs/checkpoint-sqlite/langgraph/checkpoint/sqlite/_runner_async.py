@@ -35,6 +35,7 @@ from langgraph.checkpoint.sqlite._connection import (
     Extension,
     LibraryErrors,
     Synchronous,
+    check_async_connection,  # async-only
     run_plan,
     running_loop,  # async-only
     set_up,
@@ -65,6 +66,7 @@ class AsyncRunner:
         setup_plans: Callable[[], Iterable[Plan[Any]]],
         extension: Extension | None = None,
     ) -> None:
+        check_async_connection(conn, owner)  # async-only
         self.conn = conn
         self.synchronous = synchronous
         self.setup_plans = setup_plans
