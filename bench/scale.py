@@ -142,8 +142,14 @@ class Filler:
                     while file.read(1 << 20):
                         pass
         else:
+            import psycopg
+
             with self.connect() as conn:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+                try:
+                    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+                except psycopg.Error as exc:  # a server of the caller's (POSTGRES_URI)
+                    bench.progress(f"\r{label}: not read through, no pg_prewarm ({exc})\n")
+                    return
                 relations = conn.execute(
                     "SELECT c.oid::regclass::text FROM pg_class c "
                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
