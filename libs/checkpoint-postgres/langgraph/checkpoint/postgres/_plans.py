@@ -60,7 +60,7 @@ from langgraph.checkpoint.base.legacy import (
     migrate_pending_sends,
     needs_parent_sends,
 )
-from langgraph.checkpoint.base.plan import Execute, Plan, Query, held_entries
+from langgraph.checkpoint.base.plan import Execute, Plan, Query, grown_within, held_entries
 from langgraph.checkpoint.base.retention import RETENTION_TABLE
 from langgraph.checkpoint.serde.types import TASKS
 from psycopg.types.json import Jsonb
@@ -1094,9 +1094,8 @@ class ListPages:
         if not self.one_namespace:
             self.page *= 2
         else:
-            self.page = min(self.page * self.GROWTH, self.MAX_PAGE)
-            if held := held_entries(found):
-                self.page = max(1, min(self.page, self.HELD_ENTRIES * len(found) // held))
+            grown = min(self.page * self.GROWTH, self.MAX_PAGE)
+            self.page = grown_within(grown, len(found), held_entries(found), self.HELD_ENTRIES)
         self.done = len(found) < size
         if found:
             last = found[-1].config["configurable"]

@@ -67,7 +67,14 @@ from langgraph.checkpoint.base.deletion import (
     deletion_watermark,
     expired_watermarks_before,
 )
-from langgraph.checkpoint.base.plan import Execute, ExecuteMany, Plan, Query, held_entries
+from langgraph.checkpoint.base.plan import (
+    Execute,
+    ExecuteMany,
+    Plan,
+    Query,
+    grown_within,
+    held_entries,
+)
 from langgraph.checkpoint.base.retention import RETENTION_TABLE
 
 # -- schema ------------------------------------------------------------------
@@ -822,9 +829,8 @@ class ListPages:
             items = yield from self._read_range(size)
         else:
             items = yield from self._read_chunk(size)
-        self.chunk = min(self.chunk * 2, self.MAX_CHUNK)
-        if held := held_entries(items):
-            self.chunk = max(1, min(self.chunk, self.HELD_ENTRIES * len(items) // held))
+        grown = min(self.chunk * 2, self.MAX_CHUNK)
+        self.chunk = grown_within(grown, len(items), held_entries(items), self.HELD_ENTRIES)
         if self.remaining is not None:
             self.remaining -= len(items)
         return items

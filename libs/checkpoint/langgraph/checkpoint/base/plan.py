@@ -93,3 +93,12 @@ def held_entries(checkpoints: Sequence[Any]) -> int:
         for value in item.checkpoint["channel_values"].values()
         if isinstance(value, (list, dict))
     )
+
+
+def grown_within(size: int, count: int, held: int, bound: int) -> int:
+    """`size`, lowered (to 1 at least) so that `size` items like the last
+    `count`, which held `held` (entries, bytes) together, hold at most
+    `bound`: how far a list's next page may grow."""
+    if count and held:
+        return max(1, min(size, bound * count // held))
+    return size
