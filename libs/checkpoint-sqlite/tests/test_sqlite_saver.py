@@ -584,6 +584,29 @@ def test_list_decodes_large_checkpoints_a_few_at_a_time(tmp_path):
     assert small == [1, 2, 4, 8, 16, 25, 4]
 
 
+def test_list_reads_checkpoints_of_long_strings_a_few_at_a_time(tmp_path):
+    """Values that hold no entries still bound a chunk: its rows stay near
+    `CHUNK_BYTES` of checkpoints, so a thread of 100 KB strings comes a few
+    checkpoints a chunk, all of them, newest first."""
+    from langgraph.checkpoint.sqlite import _plans
+
+    value_size, count = 100_000, 40
+    config = {"configurable": {"thread_id": "strings", "checkpoint_ns": ""}}
+    with SqliteSaver.from_conn_string(str(tmp_path / "s.db")) as saver:
+        parent = None
+        for step in range(count):
+            parent = put_one(saver, "strings", f"{step:06d}" + "x" * value_size, parent)
+        pages = _plans.ListPages(saver.serde, config, None, None, None)
+        sizes, values = [], []
+        while not pages.done:
+            items = saver.runner.read(pages.next_plan)
+            sizes.append(len(items))
+            values += [item.checkpoint["channel_values"]["v"][:6] for item in items]
+    per_chunk = _plans.ListPages.CHUNK_BYTES // value_size
+    assert values == [f"{step:06d}" for step in reversed(range(count))]
+    assert 1 < max(sizes) <= per_chunk < _plans.ListPages.MAX_CHUNK
+
+
 def test_list_of_a_thread_skips_checkpoints_written_between_its_statements(tmp_path):
     """A list of one thread reads each chunk of checkpoints from the index,
     then their writes as a range of ids: a checkpoint written between the two

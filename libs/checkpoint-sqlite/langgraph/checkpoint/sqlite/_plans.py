@@ -547,6 +547,11 @@ _CHECKPOINT_COLUMNS = (
 )
 
 
+def _row_bytes(rows: Sequence[Sequence[Any]]) -> int:
+    """Bytes of the checkpoint and metadata columns of checkpoint rows."""
+    return sum(len(row[5] or b"") + len(row[6] or b"") for row in rows)
+
+
 def json_list(values: Iterable[Any]) -> str:
     """Many values as one parameter, read back in SQL by `json_each(?)`."""
     return json.dumps(list(values), ensure_ascii=False)
@@ -785,6 +790,10 @@ class ListPages:
     # list (all rows, up to 500 messages each: 542 ms in chunks of 25, 297 ms
     # one at a time; the reference, which decodes row by row, 607 ms).
     HELD_ENTRIES = 256
+    # ... and while the rows a chunk reads stay under this many bytes of
+    # checkpoints and metadata: values of long strings or bytes count no
+    # entries, and 25 of 50 KB each held 4 MB at once, raw and decoded.
+    CHUNK_BYTES = 512 * 1024
 
     def __init__(
         self,
@@ -826,16 +835,17 @@ class ListPages:
         next reads the same checkpoints."""
         size = self.chunk if self.remaining is None else min(self.chunk, self.remaining)
         if self.ranged:
-            items = yield from self._read_range(size)
+            items, read = yield from self._read_range(size)
         else:
-            items = yield from self._read_chunk(size)
+            items, read = yield from self._read_chunk(size)
         grown = min(self.chunk * 2, self.MAX_CHUNK)
-        self.chunk = grown_within(grown, len(items), held_entries(items), self.HELD_ENTRIES)
+        grown = grown_within(grown, len(items), held_entries(items), self.HELD_ENTRIES)
+        self.chunk = grown_within(grown, len(items), read, self.CHUNK_BYTES)
         if self.remaining is not None:
             self.remaining -= len(items)
         return items
 
-    def _read_range(self, size: int) -> Plan:
+    def _read_range(self, size: int) -> Plan[tuple[list[CheckpointTuple], int]]:
         # One thread and namespace, unfiltered: the next `size` rows of the
         # primary key's index, read whole, with their writes as a range of
         # ids (two statements per chunk, as many as the reference's first
@@ -853,14 +863,14 @@ class ListPages:
         self.keys_exhausted = len(rows) < size
         if rows:
             self.last = (rows[-1][2],)
-        return items
+        return items, _row_bytes(rows)
 
-    def _read_chunk(self, size: int) -> Plan:
+    def _read_chunk(self, size: int) -> Plan[tuple[list[CheckpointTuple], int]]:
         if not self.pending:
             yield from self._read_keys()
         chunk = [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
         if not chunk:
-            return []
+            return [], 0
         try:
             where, params = _keys_clause(chunk)
             rows = yield Query(
@@ -874,7 +884,8 @@ class ListPages:
                 if key in by_key
                 and (not self.filter or filter_matches(load_metadata(by_key[key][6]), self.filter))
             ]
-            return (yield from _tuples_with_writes(self.serde, found, self.cache))
+            items = yield from _tuples_with_writes(self.serde, found, self.cache)
+            return items, _row_bytes(found)
         except BaseException:
             self.pending.extendleft(reversed(chunk))
             raise
